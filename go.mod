@@ -1,0 +1,3 @@
+module github.com/pagoda-llm/pagoda
+
+go 1.26
