@@ -1,0 +1,93 @@
+package kernels
+
+import (
+	"math"
+)
+
+// AttentionScratch holds one worker's buffers for Attend.
+type AttentionScratch struct {
+	q   []byte    // the query converted to the K format's VecDotType
+	acc []float32 // F32 accumulator
+	h16 []uint16  // F16 accumulator (F16 V)
+	v   []float32 // one dequantized V row
+}
+
+// Attend computes one query head's attention over n cached positions:
+// out = Σ_j softmax_j(scale·q·k_j) v_j, where k(j) and v(j) return the K and
+// V rows (headDim elements in format kv) of position j, in order.
+//
+// It mirrors ggml-cpu's flash attention (ggml_compute_forward_flash_attn_ext,
+// one query row at a time) so pagoda's numbers track llama.cpp's: q is
+// converted to the K format's dot partner (F16 for an F16 cache), the
+// softmax is computed online with a running maximum, and with an F16 cache
+// the V accumulator itself is kept in F16, rounded after every update, as
+// ggml does. The final division is a multiplication by 1/S.
+func Attend(out, q []float32, kv Type, n int, scale float32, k, v func(j int) []byte, s *AttentionScratch) {
+	tr := traits[kv]
+	hd := len(q)
+	qBytes, _ := RowBytes(tr.VecDotType, int64(hd))
+	if int64(cap(s.q)) < qBytes {
+		s.q = make([]byte, qBytes)
+		s.acc = make([]float32, hd)
+		s.h16 = make([]uint16, hd)
+		s.v = make([]float32, hd)
+	}
+	qc := s.q[:qBytes]
+	QuantizeActivations(tr.VecDotType, q, qc)
+	f16 := kv == F16
+	acc, h16, vr := s.acc[:hd], s.h16[:hd], s.v[:hd]
+	clear(acc)
+	clear(h16)
+	sum := float32(0)
+	m := float32(math.Inf(-1))
+	for j := range n {
+		x := tr.VecDot(hd, k(j), qc) * scale
+		ms, vs := float32(1), float32(1)
+		if x > m {
+			old := m
+			m = x
+			ms = expf(old - m)
+			if f16 {
+				for d := range h16 {
+					h16[d] = FP32ToFP16(FP16ToFP32(h16[d]) * ms)
+				}
+			} else {
+				for d := range acc {
+					acc[d] *= ms
+				}
+			}
+		} else {
+			vs = expf(x - m)
+		}
+		if f16 {
+			vb := v(j)
+			for d := range h16 {
+				vd := FP16ToFP32(uint16(vb[2*d]) | uint16(vb[2*d+1])<<8)
+				h16[d] = FP32ToFP16(fmaf(vd, vs, FP16ToFP32(h16[d])))
+			}
+		} else {
+			tr.Dequantize(v(j), vr)
+			for d := range acc {
+				acc[d] = fmaf(vr[d], vs, acc[d])
+			}
+		}
+		sum = sum*ms + vs
+	}
+	inv := float32(0)
+	if sum != 0 {
+		inv = 1 / sum
+	}
+	for d := range out {
+		if f16 {
+			out[d] = FP16ToFP32(h16[d]) * inv
+		} else {
+			out[d] = acc[d] * inv
+		}
+	}
+}
+
+// fmaf is a fused multiply-add rounded once to float32, like the FMA
+// instructions ggml's SIMD loops (and gcc's contracted scalar loops) use.
+func fmaf(x, y, z float32) float32 {
+	return float32(math.FMA(float64(x), float64(y), float64(z)))
+}

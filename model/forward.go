@@ -1,0 +1,204 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pagoda-llm/pagoda/kernels"
+	"github.com/pagoda-llm/pagoda/pagedkv"
+)
+
+// Seq is one sequence's share of a Batch.
+type Seq struct {
+	Start, End int     // its tokens are Batch.Tokens[Start:End], positions ascending and contiguous
+	BlockTable []int32 // its KV blocks; every position before Start is already cached there
+}
+
+// Batch is one step's tokens from many sequences, flattened: prefill chunks
+// and single decode tokens mixed freely.
+type Batch struct {
+	Tokens    []int32
+	Positions []int32
+	Slots     []int32 // KV slot each token's K and V are written to
+	Seqs      []Seq
+	Logits    []int // indices of the tokens whose logits are wanted, ascending
+}
+
+// Validate checks that a batch is well formed for a model and KV storage,
+// so Forward never indexes out of range.
+func (b *Batch) Validate(vocab int, kv *pagedkv.Storage) error {
+	n := len(b.Tokens)
+	if len(b.Positions) != n || len(b.Slots) != n {
+		return fmt.Errorf("model: batch has %d tokens, %d positions, %d slots", n, len(b.Positions), len(b.Slots))
+	}
+	for i, t := range b.Tokens {
+		if t < 0 || int(t) >= vocab {
+			return fmt.Errorf("model: token id %d out of range [0, %d)", t, vocab)
+		}
+		if b.Slots[i] < 0 || int(b.Slots[i]) >= kv.NumSlots() {
+			return fmt.Errorf("model: KV slot %d out of range [0, %d)", b.Slots[i], kv.NumSlots())
+		}
+	}
+	next := 0
+	for _, s := range b.Seqs {
+		if s.Start != next || s.End <= s.Start || s.End > n {
+			return fmt.Errorf("model: sequence spans must tile the batch in order")
+		}
+		next = s.End
+		last := int(b.Positions[s.End-1])
+		if len(s.BlockTable) == 0 || last/kv.BlockSize >= len(s.BlockTable) {
+			return fmt.Errorf("model: block table of %d blocks too short for position %d", len(s.BlockTable), last)
+		}
+		for _, blk := range s.BlockTable[:last/kv.BlockSize+1] {
+			if blk < 0 || int(blk) >= kv.NumBlocks {
+				return fmt.Errorf("model: block %d out of range [0, %d)", blk, kv.NumBlocks)
+			}
+		}
+		for i := s.Start; i < s.End; i++ {
+			if b.Positions[i] < 0 || (i > s.Start && b.Positions[i] != b.Positions[i-1]+1) {
+				return fmt.Errorf("model: positions of a sequence must be non-negative and contiguous")
+			}
+			if int(b.Slots[i]) != pagedkv.SlotOf(s.BlockTable, kv.BlockSize, int(b.Positions[i])) {
+				return fmt.Errorf("model: slot %d of token %d disagrees with its block table", b.Slots[i], i)
+			}
+		}
+	}
+	if next != n {
+		return fmt.Errorf("model: sequence spans cover %d of %d tokens", next, n)
+	}
+	for i, l := range b.Logits {
+		if l < 0 || l >= n || (i > 0 && l <= b.Logits[i-1]) {
+			return fmt.Errorf("model: logit indices must be ascending token indices")
+		}
+	}
+	return nil
+}
+
+// Runner evaluates batches of one model against one KV storage, reusing its
+// buffers between steps. A Runner is not safe for concurrent use.
+type Runner struct {
+	m    *Model
+	kv   *pagedkv.Storage
+	pool *kernels.Pool
+
+	x, xb, q, k, v, att, gate, up, logits []float32
+}
+
+// NewRunner prepares a runner. pool may be nil (single-threaded).
+func NewRunner(m *Model, kv *pagedkv.Storage, pool *kernels.Pool) (*Runner, error) {
+	c := m.Config
+	if kv.Layers != c.BlockCount || kv.KVHeads != c.HeadCountKV || kv.HeadDim != c.HeadDim {
+		return nil, fmt.Errorf("model: KV storage is %d layers × %d heads × %d, the model needs %d × %d × %d",
+			kv.Layers, kv.KVHeads, kv.HeadDim, c.BlockCount, c.HeadCountKV, c.HeadDim)
+	}
+	return &Runner{m: m, kv: kv, pool: pool}, nil
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// Forward runs the batch through the model, writing each token's K/V to its
+// slot, and returns the logits of the tokens in b.Logits (len(b.Logits) rows
+// of VocabSize). The result is valid until the next call.
+func (r *Runner) Forward(b *Batch) ([]float32, error) {
+	m, c := r.m, r.m.Config
+	if err := b.Validate(c.VocabSize, r.kv); err != nil {
+		return nil, err
+	}
+	n := len(b.Tokens)
+	nEmbd := c.EmbeddingLength
+	qDim, kvDim := c.HeadCount*c.HeadDim, c.HeadCountKV*c.HeadDim
+	r.x = grow(r.x, n*nEmbd)
+	r.xb = grow(r.xb, n*max(nEmbd, qDim))
+	r.q = grow(r.q, n*qDim)
+	r.k = grow(r.k, n*kvDim)
+	r.v = grow(r.v, n*kvDim)
+	r.att = grow(r.att, n*qDim)
+	r.gate = grow(r.gate, n*c.FeedForwardLength)
+	r.up = grow(r.up, n*c.FeedForwardLength)
+
+	for i, tok := range b.Tokens {
+		if err := kernels.Dequantize(m.tokEmbd.Type, m.tokEmbd.Row(int(tok)), r.x[i*nEmbd:(i+1)*nEmbd]); err != nil {
+			return nil, err
+		}
+	}
+	for li := range m.layers {
+		ly := &m.layers[li]
+		for i := range n {
+			kernels.RMSNorm(r.xb[i*nEmbd:(i+1)*nEmbd], r.x[i*nEmbd:(i+1)*nEmbd], ly.attnNorm, c.RMSEpsilon)
+		}
+		kernels.MatMul(r.pool, r.q, ly.wq, r.xb, n)
+		kernels.MatMul(r.pool, r.k, ly.wk, r.xb, n)
+		kernels.MatMul(r.pool, r.v, ly.wv, r.xb, n)
+		for i := range n {
+			pos := int(b.Positions[i])
+			kernels.RoPE(r.q[i*qDim:(i+1)*qDim], c.HeadCount, c.HeadDim, pos, m.rope)
+			kernels.RoPE(r.k[i*kvDim:(i+1)*kvDim], c.HeadCountKV, c.HeadDim, pos, m.rope)
+			r.kv.Write(li, int(b.Slots[i]), r.k[i*kvDim:(i+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
+		}
+		r.attention(li, b)
+		kernels.MatMul(r.pool, r.xb, ly.wo, r.att, n)
+		for i := range r.x {
+			r.x[i] += r.xb[i]
+		}
+		for i := range n {
+			kernels.RMSNorm(r.xb[i*nEmbd:(i+1)*nEmbd], r.x[i*nEmbd:(i+1)*nEmbd], ly.ffnNorm, c.RMSEpsilon)
+		}
+		kernels.MatMul(r.pool, r.gate, ly.wGate, r.xb, n)
+		kernels.MatMul(r.pool, r.up, ly.wUp, r.xb, n)
+		kernels.SwiGLU(r.gate, r.gate, r.up)
+		kernels.MatMul(r.pool, r.xb, ly.wDown, r.gate, n)
+		for i := range r.x {
+			r.x[i] += r.xb[i]
+		}
+	}
+	nl := len(b.Logits)
+	for j, i := range b.Logits {
+		kernels.RMSNorm(r.xb[j*nEmbd:(j+1)*nEmbd], r.x[i*nEmbd:(i+1)*nEmbd], m.outNorm, c.RMSEpsilon)
+	}
+	r.logits = grow(r.logits, nl*c.VocabSize)
+	if nl > 0 {
+		kernels.MatMul(r.pool, r.logits, m.output, r.xb[:nl*nEmbd], nl)
+	}
+	return r.logits, nil
+}
+
+// attention computes, for every token and query head, softmax(q·Kᵀ/√d)·V
+// over the token's own sequence up to and including its position, reading
+// K/V through the sequence's block table (causal, grouped-query).
+func (r *Runner) attention(li int, b *Batch) {
+	c := r.m.Config
+	nHead, hd := c.HeadCount, c.HeadDim
+	group := nHead / c.HeadCountKV
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	seqOf := make([]int, len(b.Tokens))
+	for si, s := range b.Seqs {
+		for i := s.Start; i < s.End; i++ {
+			seqOf[i] = si
+		}
+	}
+	bs := r.kv.BlockSize
+	run := func(lo, hi int) {
+		var scratch kernels.AttentionScratch
+		for w := lo; w < hi; w++ {
+			i, h := w/nHead, w%nHead
+			kvh := h / group
+			table := b.Seqs[seqOf[i]].BlockTable
+			q := r.q[(i*nHead+h)*hd : (i*nHead+h+1)*hd]
+			out := r.att[(i*nHead+h)*hd : (i*nHead+h+1)*hd]
+			kernels.Attend(out, q, r.kv.Type, int(b.Positions[i])+1, scale,
+				func(j int) []byte { return r.kv.K(li, pagedkv.SlotOf(table, bs, j), kvh) },
+				func(j int) []byte { return r.kv.V(li, pagedkv.SlotOf(table, bs, j), kvh) },
+				&scratch)
+		}
+	}
+	if r.pool == nil {
+		run(0, len(b.Tokens)*nHead)
+	} else {
+		r.pool.Run(len(b.Tokens)*nHead, run)
+	}
+}
