@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -15,6 +16,20 @@ type SamplingParams struct {
 	TopP        float32 // 1 or 0: off
 	MinP        float32 // 0: off
 	Seed        uint64
+}
+
+func (p SamplingParams) validate() error {
+	switch {
+	case !(p.Temperature >= 0 && p.Temperature <= 100):
+		return &ValidationError{"temperature", fmt.Sprintf("temperature must be between 0 and 100, got %g", p.Temperature)}
+	case p.TopK < -1:
+		return &ValidationError{"top_k", fmt.Sprintf("top_k must be -1 (off) or positive, got %d", p.TopK)}
+	case !(p.TopP >= 0 && p.TopP <= 1):
+		return &ValidationError{"top_p", fmt.Sprintf("top_p must be in (0, 1], got %g", p.TopP)}
+	case !(p.MinP >= 0 && p.MinP <= 1):
+		return &ValidationError{"min_p", fmt.Sprintf("min_p must be in [0, 1], got %g", p.MinP)}
+	}
+	return nil
 }
 
 // Sampler draws tokens with its own random stream, so a request's output

@@ -1,0 +1,207 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachLevel runs f at every level this CPU supports above generic, and
+// restores the generic level afterwards.
+func forEachLevel(t *testing.T, f func(t *testing.T, l Level)) {
+	t.Helper()
+	defer SetLevel(LevelGeneric)
+	levels := SupportedLevels()
+	if len(levels) == 1 {
+		t.Logf("only the generic level on this CPU/build")
+	}
+	for _, l := range levels[1:] {
+		if got := SetLevel(l); got != l {
+			t.Fatalf("SetLevel(%s) = %s", l, got)
+		}
+		t.Run(l.String(), func(t *testing.T) { f(t, l) })
+	}
+}
+
+// scaleRow rescales every f16 scale field of a quantized row by a random
+// power of two in [2^lo, 2^hi] (kept finite), for extreme-scale inputs.
+func scaleRow(r *rand.Rand, typ Type, b []byte, lo, hi int) {
+	l, _ := LayoutOf(typ)
+	for blk := 0; blk < len(b)/l.BlockBytes; blk++ {
+		for _, off := range halfFields[typ] {
+			p := b[blk*l.BlockBytes+off:]
+			v := FP16ToFP32(binary.LittleEndian.Uint16(p))
+			v *= float32(math.Exp2(float64(lo + r.IntN(hi-lo+1))))
+			binary.LittleEndian.PutUint16(p, FP32ToFP16(max(-6e4, min(6e4, v))))
+		}
+	}
+}
+
+// TestFastDotsMatchReference compares each level's dot products with the
+// reference (Traits.VecDot) on random rows: block counts with odd tails,
+// normal and extreme scales. Integer parts are exact on every path, so the
+// two differ only by float32 roundings of the per-block and final sums:
+// |fast - ref| <= (blocks + 32) * 2^-22 * M, with M the sum of |w_k*a_k|
+// over the dequantized values (plus the minimum terms for the K-quants).
+func TestFastDotsMatchReference(t *testing.T) {
+	forEachLevel(t, func(t *testing.T, l Level) {
+		r := rand.New(rand.NewPCG(uint64(l), 77))
+		for _, typ := range computable {
+			tr, _ := TraitsOf(typ)
+			if current().names[typ] == "generic" {
+				continue
+			}
+			bs := tr.BlockSize
+			for _, blocks := range []int{1, 2, 3, 7, 9, 33} {
+				n := blocks * bs
+				if bs == 1 {
+					n = []int{1, 7, 8, 31, 33, 1001}[blocks%6]
+					if blocks == 33 {
+						n = 2048 + 5
+					}
+				}
+				for trial := 0; trial < 6; trial++ {
+					w := randomRow(r, typ, n)
+					x := randomFloats(r, n)
+					switch trial {
+					case 3: // huge weight scales, tiny activations
+						scaleRow(r, typ, w, 4, 12)
+						for i := range x {
+							x[i] *= 1e-3
+						}
+					case 4: // tiny weight scales, wide-ranging activations
+						scaleRow(r, typ, w, -12, -4)
+						for i := range x {
+							x[i] *= float32(math.Exp2(16*r.Float64() - 8))
+						}
+					case 5: // one spike per row
+						x[r.IntN(n)] = 1e4
+					}
+					a := quantized(tr.VecDotType, x)
+					ref := tr.VecDot(n, w, a)
+					got := VecDot(typ, n, w, a)
+					wd := mustDequant(typ, w, n)
+					ad := mustDequant(tr.VecDotType, a, n)
+					var mag float64
+					for k := range wd {
+						mag += math.Abs(float64(wd[k]) * float64(ad[k]))
+					}
+					if typ == Q4_K || typ == Q6_K || typ == Q2_K || typ == Q3_K || typ == Q5_K {
+						mag *= 4 // the minimum terms cancel against the quants
+					}
+					nb := max(n/bs, 1)
+					bound := float64(nb+32) * math.Exp2(-22) * mag
+					if d := math.Abs(float64(got) - float64(ref)); !(d <= bound) {
+						t.Errorf("%s n=%d trial %d: %s = %v, reference %v (|diff| %g > %g)",
+							typ, n, trial, current().names[typ], got, ref, d, bound)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestFastDotsOnZeros checks that the fast paths give exactly zero for zero
+// weights and for zero activations (no stray reads of garbage past a row).
+func TestFastDotsOnZeros(t *testing.T) {
+	forEachLevel(t, func(t *testing.T, l Level) {
+		r := newRand(5)
+		for _, typ := range computable {
+			tr, _ := TraitsOf(typ)
+			n := 3 * max(tr.BlockSize, 32)
+			w := randomRow(r, typ, n)
+			a := quantized(tr.VecDotType, make([]float32, n))
+			if got := VecDot(typ, n, w, a); got != 0 {
+				t.Errorf("%s: dot with zero activations = %v", typ, got)
+			}
+		}
+	})
+}
+
+// TestFastMatMulAgreesWithVecDot checks MatMul at each level (with and
+// without a pool, n = 1..9 so the multi-row tiles and their tails run)
+// against that level's VecDot, bit for bit.
+func TestFastMatMulAgreesWithVecDot(t *testing.T) {
+	pool := NewPool(3)
+	defer pool.Close()
+	forEachLevel(t, func(t *testing.T, l Level) {
+		r := newRand(uint64(100 + l))
+		for _, typ := range []Type{F16, Q4_0, Q8_0, Q4_K, Q6_K, Q5_0, IQ4_XS} {
+			tr, _ := TraitsOf(typ)
+			cols := 3 * max(tr.BlockSize, 32)
+			for _, rows := range []int{1, 5, 13} {
+				w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
+				for _, n := range []int{1, 2, 3, 4, 5, 9} {
+					x := randomFloats(r, n*cols)
+					want := make([]float32, n*rows)
+					for i := 0; i < n; i++ {
+						a := quantized(tr.VecDotType, x[i*cols:(i+1)*cols])
+						for rr := 0; rr < rows; rr++ {
+							want[i*rows+rr] = VecDot(typ, cols, w.Row(rr), a)
+						}
+					}
+					for _, p := range []*Pool{nil, pool} {
+						got := make([]float32, n*rows)
+						MatMul(p, got, w, x, n)
+						for k := range want {
+							if got[k] != want[k] {
+								t.Fatalf("%s rows=%d n=%d threads=%d: dst[%d] = %v, want %v",
+									typ, rows, n, p.Threads(), k, got[k], want[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestLevels(t *testing.T) {
+	defer SetLevel(LevelGeneric)
+	if got := SetLevel(LevelGeneric); got != LevelGeneric || CurrentLevel() != LevelGeneric {
+		t.Fatalf("SetLevel(generic) = %s, current %s", got, CurrentLevel())
+	}
+	for _, d := range Describe() {
+		if d.Impl != "generic" {
+			t.Errorf("generic level uses %s for %s", d.Impl, d.Op)
+		}
+	}
+	best := DetectedLevel()
+	if got := SetLevel(numLevels - 1); got != clampLevel(numLevels-1) {
+		t.Errorf("SetLevel(max) = %s", got)
+	}
+	if got := SetLevel(best); got != best {
+		t.Errorf("SetLevel(%s) = %s", best, got)
+	}
+	for _, s := range []string{"generic", "AVX2", "avx512", "avx512vnni", "neon"} {
+		if _, err := ParseLevel(s); err != nil {
+			t.Errorf("ParseLevel(%q): %v", s, err)
+		}
+	}
+	if _, err := ParseLevel("sse9"); err == nil {
+		t.Error("ParseLevel(sse9) succeeded")
+	}
+}
+
+// BenchmarkFastDot times each type's dot product over a 4096-element row
+// (in L1) at every supported level.
+func BenchmarkFastDot(b *testing.B) {
+	const n = 4096
+	defer SetLevel(LevelGeneric)
+	for _, l := range SupportedLevels() {
+		SetLevel(l)
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, typ := range []Type{F16, Q4_0, Q8_0, Q4_K, Q6_K} {
+			tr, _ := TraitsOf(typ)
+			w := randomRow(r, typ, n)
+			a := quantized(tr.VecDotType, randomFloats(r, n))
+			b.Run(l.String()+"/"+typ.String(), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					VecDot(typ, n, w, a)
+				}
+			})
+		}
+	}
+}
