@@ -87,9 +87,6 @@ func ServeMain(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	fmt.Fprintf(stderr, "bench: %s%s, request rate %v, burstiness %v (%s), max concurrency %s, max duration %v\n",
-		cfg.BaseURL, cfg.Endpoint, cfg.RequestRate, cfg.Burstiness, distribution(cfg.Burstiness),
-		concurrencyText(cfg.MaxConcurrency), cfg.MaxDuration)
 	res, err := Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "pagoda bench serve: %v\n", err)
@@ -108,20 +105,6 @@ func ServeMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func distribution(b float64) string {
-	if b == 1 {
-		return "Poisson process"
-	}
-	return "gamma distribution"
-}
-
-func concurrencyText(c int) string {
-	if c <= 0 {
-		return "none"
-	}
-	return strconv.Itoa(c)
 }
 
 var sloArg = regexp.MustCompile(`^[a-z0-9]+:[^:]+$`)

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -157,6 +158,7 @@ func (fs *fakeServer) complete(w http.ResponseWriter, r *http.Request, chat bool
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
 	}
+	io.Copy(io.Discard, r.Body) // to EOF, so a client that leaves cancels r.Context()
 	if chat {
 		msgs, _ := rec.body["messages"].([]any)
 		if len(msgs) > 0 {

@@ -136,6 +136,18 @@ func WritePlot(runs []PlotRun, title, path string) error {
 			names = append(names, r.Name+" @"+rateText(r.Rate))
 		}
 	}
+	// Ticks at the measured rates only.
+	var rateTicks plot.ConstantTicks
+	if numeric {
+		seenRate := map[float64]bool{}
+		for _, r := range runs {
+			if !seenRate[r.Rate] {
+				seenRate[r.Rate] = true
+				rateTicks = append(rateTicks, plot.Tick{Value: r.Rate, Label: rateText(r.Rate)})
+			}
+		}
+		slices.SortFunc(rateTicks, func(a, b plot.Tick) int { return cmpFloat(a.Value, b.Value) })
+	}
 	xOf := func(r PlotRun, i int) float64 {
 		if numeric {
 			return r.Rate
@@ -161,6 +173,7 @@ func WritePlot(runs []PlotRun, title, path string) error {
 		p.Y.Min = 0
 		if numeric {
 			p.X.Label.Text = "request rate (req/s)"
+			p.X.Tick.Marker = rateTicks
 		} else {
 			p.NominalX(names...)
 			p.X.Tick.Label.Rotation = math.Pi / 8

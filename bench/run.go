@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			fmt.Fprintf(cfg.Log, format+"\n", args...)
 		}
 	}
+	logf("bench: %s%s, request rate %s, burstiness %v (%s), max concurrency %s, max duration %v",
+		cfg.BaseURL, cfg.Endpoint, rateText(cfg.RequestRate), cfg.Burstiness, distribution(cfg.Burstiness),
+		concurrencyText(cfg.MaxConcurrency), cfg.MaxDuration)
 	client := cfg.HTTPClient
 	if client == nil {
 		conns := cfg.MaxConcurrency
@@ -263,4 +267,18 @@ func firstModel(ctx context.Context, client *http.Client, baseURL, apiKey string
 		return "", errors.New("bench: no --model given and /v1/models lists none")
 	}
 	return out.Data[0].ID, nil
+}
+
+func distribution(b float64) string {
+	if b == 1 {
+		return "Poisson process"
+	}
+	return "gamma distribution"
+}
+
+func concurrencyText(c int) string {
+	if c <= 0 {
+		return "none"
+	}
+	return strconv.Itoa(c)
 }

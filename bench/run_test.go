@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -350,11 +351,13 @@ func TestConfigRejectsBadInput(t *testing.T) {
 // --max-duration.
 func TestRunPreparationBounded(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // lets the server notice the client leaving
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
 	start := time.Now()
 	_, err := Run(context.Background(), Config{BaseURL: srv.URL, Model: "m", NumPrompts: 2, MaxDuration: 200 * time.Millisecond})
+	t.Logf("err: %v", err)
 	if err == nil || !strings.Contains(err.Error(), "max duration") {
 		t.Errorf("err = %v, want the max duration named", err)
 	}
