@@ -152,6 +152,32 @@ func TestBatchedEqualsSolo(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEngine(t, c.cfg)
+			// Sample the KV bytes in use throughout: they must never pass
+			// the budget, however hard the requests press.
+			stopWatch := make(chan struct{})
+			var peak int64
+			var samples []string
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				tick := time.NewTicker(5 * time.Millisecond)
+				defer tick.Stop()
+				for k := 0; ; k++ {
+					select {
+					case <-stopWatch:
+						return
+					case <-tick.C:
+					}
+					s := e.Stats()
+					peak = max(peak, s.KVBytesUsed)
+					if s.KVBytesUsed > s.KVBytesBudget {
+						t.Errorf("KV bytes in use %d exceed the budget %d", s.KVBytesUsed, s.KVBytesBudget)
+					}
+					if k%20 == 0 {
+						samples = append(samples, fmt.Sprintf("%d", s.KVBytesUsed))
+					}
+				}
+			}()
 			rng := rand.New(rand.NewPCG(1, uint64(len(c.name))))
 			var wg sync.WaitGroup
 			errs := make(chan error, c.reqs)
@@ -181,6 +207,9 @@ func TestBatchedEqualsSolo(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			close(stopWatch)
+			<-watched
+			t.Logf("KV bytes in use every 100 ms: %s; peak %d of a %d-byte budget", strings.Join(samples, " "), peak, e.Stats().KVBytesBudget)
 			close(errs)
 			for err := range errs {
 				if err != nil {

@@ -40,17 +40,17 @@ func Attend(out, q []float32, kv Type, n int, scale float32, k, v func(j int) []
 	clear(h16)
 	sum := float32(0)
 	m := float32(math.Inf(-1))
+	d := current() // the level's kernels: reference at LevelGeneric
+	dot := d.dot[kv]
 	for j := range n {
-		x := tr.VecDot(hd, k(j), qc) * scale
+		x := dot(hd, k(j), qc) * scale
 		ms, vs := float32(1), float32(1)
 		if x > m {
 			old := m
 			m = x
 			ms = expf(old - m)
 			if f16 {
-				for d := range h16 {
-					h16[d] = FP32ToFP16(FP16ToFP32(h16[d]) * ms)
-				}
+				d.f16.scale(h16, ms)
 			} else {
 				for d := range acc {
 					acc[d] *= ms
@@ -60,11 +60,7 @@ func Attend(out, q []float32, kv Type, n int, scale float32, k, v func(j int) []
 			vs = expf(x - m)
 		}
 		if f16 {
-			vb := v(j)
-			for d := range h16 {
-				vd := FP16ToFP32(uint16(vb[2*d]) | uint16(vb[2*d+1])<<8)
-				h16[d] = FP32ToFP16(fmaf(vd, vs, FP16ToFP32(h16[d])))
-			}
+			d.f16.mad(h16, v(j), vs)
 		} else {
 			tr.Dequantize(v(j), vr)
 			for d := range acc {

@@ -16,11 +16,11 @@ type Level int
 // The levels, generic first. Generic is the portable Go reference and runs
 // everywhere.
 const (
-	LevelGeneric Level = iota
-	LevelAVX2          // amd64: AVX2 + FMA + F16C
-	LevelAVX512        // amd64: AVX-512 F/BW/VL/DQ
-	LevelAVX512VNNI    // amd64: AVX-512 with VNNI
-	LevelNEON          // arm64: Advanced SIMD
+	LevelGeneric    Level = iota
+	LevelAVX2             // amd64: AVX2 + FMA + F16C
+	LevelAVX512           // amd64: AVX-512 F/BW/VL/DQ
+	LevelAVX512VNNI       // amd64: AVX-512 with VNNI
+	LevelNEON             // arm64: Advanced SIMD
 	numLevels
 )
 
@@ -114,6 +114,9 @@ type dispatch struct {
 	dot   map[Type]func(n int, w, a []byte) float32
 	names map[Type]string
 	gemm  map[Type]gemmImpl
+	gemv  map[Type]gemvImpl
+	f16   f16AccImpl // Attend's F16 accumulator updates
+	conv  convImpl
 }
 
 var (
@@ -136,7 +139,7 @@ func current() *dispatch {
 // build fills a dispatch table for level l: for each type the fast kernel
 // with the highest level not above l, or the reference.
 func build(l Level) *dispatch {
-	d := &dispatch{level: l, dot: map[Type]func(int, []byte, []byte) float32{}, names: map[Type]string{}, gemm: map[Type]gemmImpl{}}
+	d := &dispatch{level: l, dot: map[Type]func(int, []byte, []byte) float32{}, names: map[Type]string{}, gemm: map[Type]gemmImpl{}, gemv: map[Type]gemvImpl{}, f16: f16AccFor(l), conv: convFor(l)}
 	for t, tr := range traits {
 		if tr.VecDot == nil {
 			continue
@@ -147,6 +150,13 @@ func build(l Level) *dispatch {
 			if im.level <= l && im.level > best {
 				best = im.level
 				d.dot[t], d.names[t] = im.fn, im.name
+			}
+		}
+		bestV := Level(-1)
+		for _, g := range fastGemvs[t] {
+			if g.level <= l && g.level > bestV {
+				bestV = g.level
+				d.gemv[t] = g
 			}
 		}
 		bestG := Level(-1)
@@ -212,9 +222,14 @@ func Describe() []OpChoice {
 		tr := traits[t]
 		out = append(out, OpChoice{Op: fmt.Sprintf("dot %s·%s", t, tr.VecDotType), Impl: name})
 		if g, ok := d.gemm[t]; ok {
-			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s", t, tr.VecDotType), Impl: g.name})
+			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s (1 weight row × 4 tokens)", t, tr.VecDotType), Impl: g.name})
+		}
+		if g, ok := d.gemv[t]; ok {
+			out = append(out, OpChoice{Op: fmt.Sprintf("gemv %s·%s (4 weight rows × 1 token)", t, tr.VecDotType), Impl: g.name})
 		}
 	}
+	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
+	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name})
 	sort.Slice(out, func(i, j int) bool { return out[i].Op < out[j].Op })
 	return out
 }
@@ -232,6 +247,11 @@ type gemmImpl struct {
 	level Level
 	name  string
 	fn    func(n int, w, a []byte, stride, k int, out *[gemmRows]float32)
+	// fnF32, when set instead of fn, takes the activations widened back to
+	// float32 (stride in elements), for the float formats.
+	fnF32 func(n int, w []byte, a []float32, stride int, out *[gemmRows]float32)
+	// ext > 0: fn takes extended Q8_0 activations (q8Ext) built with K = ext.
+	ext int
 }
 
 // gemmRows is the most activation rows a gemm kernel handles per call.
@@ -239,6 +259,61 @@ const gemmRows = 4
 
 var fastGemms = map[Type][]gemmImpl{}
 
+// gemvImpl multiplies gemmRows weight rows (stride bytes apart) by one
+// activation row: out[i] = dot(w[i*stride:], a).
+type gemvImpl struct {
+	level Level
+	name  string
+	fn    func(n int, w []byte, stride int, a []byte, out *[gemmRows]float32)
+}
+
+var fastGemvs = map[Type][]gemvImpl{}
+
+func registerGemv(t Type, level Level, name string, fn func(n int, w []byte, stride int, a []byte, out *[gemmRows]float32)) {
+	fastGemvs[t] = append(fastGemvs[t], gemvImpl{level, name, fn})
+}
+
 func registerGemm(t Type, level Level, name string, fn func(n int, w, a []byte, stride, k int, out *[gemmRows]float32)) {
-	fastGemms[t] = append(fastGemms[t], gemmImpl{level, name, fn})
+	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fn: fn})
+}
+
+func registerGemmExt(t Type, level Level, name string, k int, fn func(n int, w, a []byte, stride, k int, out *[gemmRows]float32)) {
+	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fn: fn, ext: k})
+}
+
+func registerGemmF32(t Type, level Level, name string, fn func(n int, w []byte, a []float32, stride int, out *[gemmRows]float32)) {
+	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fnF32: fn})
+}
+
+// convImpl converts activations between float32 and F16 (round to nearest
+// even, as FP32ToFP16).
+type convImpl struct {
+	level  Level
+	name   string
+	toF16  func(dst []byte, src []float32)
+	fromF6 func(dst []float32, src []byte)
+}
+
+var fastConvs []convImpl
+
+func registerConv(level Level, name string, toF16 func([]byte, []float32), fromF16 func([]float32, []byte)) {
+	fastConvs = append(fastConvs, convImpl{level, name, toF16, fromF16})
+}
+
+func toF16Generic(dst []byte, src []float32) { QuantizeActivations(F16, src, dst) }
+
+func fromF16Generic(dst []float32, src []byte) {
+	for i := range dst {
+		dst[i] = FP16ToFP32(uint16(src[2*i]) | uint16(src[2*i+1])<<8)
+	}
+}
+
+func convFor(l Level) convImpl {
+	best := convImpl{level: -1, name: "generic", toF16: toF16Generic, fromF6: fromF16Generic}
+	for _, im := range fastConvs {
+		if im.level <= l && im.level > best.level {
+			best = im
+		}
+	}
+	return best
 }

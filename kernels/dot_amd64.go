@@ -35,6 +35,7 @@ func init() {
 	registerDot(Q4_K, LevelAVX2, "avx2", blocks(q4KBytes, q8KBytes, QK_K, dotQ4_KAVX2))
 	registerDot(Q6_K, LevelAVX2, "avx2", blocks(q6KBytes, q8KBytes, QK_K, dotQ6_KAVX2))
 	registerDot(F16, LevelAVX2, "avx2", dotF16Fast)
+	registerF16Acc(LevelAVX2, "avx2", scaleF16Fast, madF16Fast)
 }
 
 // blocks wraps a block kernel: n elements in blocks of bs, weight blocks of
@@ -51,21 +52,44 @@ func blocks(wb, ab, bs int, k func(x, y *byte, nb int) float32) func(n int, w, a
 	}
 }
 
-// dotF16Fast runs the vector kernel over the multiple-of-8 head and adds
-// the few remaining products in float32.
+// dotF16Fast runs the vector kernel over the multiple-of-64 head and adds
+// the remaining products in float64, as ggml_vec_dot_f16 does.
 func dotF16Fast(n int, w, a []byte) float32 {
 	if n == 0 {
 		return 0
 	}
 	_ = w[2*n-1]
 	_ = a[2*n-1]
-	head := n &^ 7
-	var s float32
+	head := n &^ 63
+	var s float64
 	if head > 0 {
-		s = dotF16AVX2(&w[0], &a[0], head)
+		s = float64(dotF16AVX2(&w[0], &a[0], head))
 	}
 	for i := head; i < n; i++ {
-		s += loadHalf(w[2*i:]) * loadHalf(a[2*i:])
+		s += float64(loadHalf(w[2*i:]) * loadHalf(a[2*i:]))
 	}
-	return s
+	return float32(s)
+}
+
+//go:noescape
+func scaleF16AVX2(h *uint16, n int, s float32)
+
+//go:noescape
+func madF16AVX2(h *uint16, v *byte, n int, s float32)
+
+func scaleF16Fast(h []uint16, s float32) {
+	head := len(h) &^ 7
+	if head > 0 {
+		scaleF16AVX2(&h[0], head, s)
+	}
+	scaleF16Generic(h[head:], s)
+}
+
+func madF16Fast(h []uint16, v []byte, s float32) {
+	head := len(h) &^ 7
+	if head > 0 {
+		_ = v[2*head-1]
+		madF16AVX2(&h[0], &v[0], head, s)
+	}
+	madF16Generic(h[head:], v[2*head:], s)
 }

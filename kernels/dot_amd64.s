@@ -488,8 +488,11 @@ q6kdone:
 
 // func dotF16AVX2(x, y *byte, n int) float32
 //
-// n is a multiple of 8: four accumulators of eight lanes over 32 elements
-// per step, then single steps of 8.
+// n is a positive multiple of 64. The order is that of ggml_vec_dot_f16
+// on AVX-512 (GGML_F16_STEP 64, four 16-lane accumulators, each here two
+// halves Y(2j), Y(2j+1)): acc[j] += x*y per 64 elements, then acc0+acc2,
+// acc1+acc3, their sum, and _mm512_reduce_add_ps (high half + low half,
+// then hsum_float_8's order).
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
@@ -498,44 +501,89 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	CMPQ CX, $32
-	JB   f16tail
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 
 f16loop:
-	VCVTPH2PS   (SI), Y4
-	VCVTPH2PS   (DI), Y5
-	VFMADD231PS Y5, Y4, Y0
-	VCVTPH2PS   16(SI), Y6
-	VCVTPH2PS   16(DI), Y7
-	VFMADD231PS Y7, Y6, Y1
-	VCVTPH2PS   32(SI), Y8
-	VCVTPH2PS   32(DI), Y9
-	VFMADD231PS Y9, Y8, Y2
-	VCVTPH2PS   48(SI), Y10
-	VCVTPH2PS   48(DI), Y11
-	VFMADD231PS Y11, Y10, Y3
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $32, CX
-	CMPQ CX, $32
-	JAE  f16loop
+	VCVTPH2PS   (SI), Y8
+	VCVTPH2PS   (DI), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VCVTPH2PS   16(SI), Y10
+	VCVTPH2PS   16(DI), Y11
+	VFMADD231PS Y11, Y10, Y1
+	VCVTPH2PS   32(SI), Y12
+	VCVTPH2PS   32(DI), Y13
+	VFMADD231PS Y13, Y12, Y2
+	VCVTPH2PS   48(SI), Y14
+	VCVTPH2PS   48(DI), Y15
+	VFMADD231PS Y15, Y14, Y3
+	VCVTPH2PS   64(SI), Y8
+	VCVTPH2PS   64(DI), Y9
+	VFMADD231PS Y9, Y8, Y4
+	VCVTPH2PS   80(SI), Y10
+	VCVTPH2PS   80(DI), Y11
+	VFMADD231PS Y11, Y10, Y5
+	VCVTPH2PS   96(SI), Y12
+	VCVTPH2PS   96(DI), Y13
+	VFMADD231PS Y13, Y12, Y6
+	VCVTPH2PS   112(SI), Y14
+	VCVTPH2PS   112(DI), Y15
+	VFMADD231PS Y15, Y14, Y7
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $64, CX
+	JNZ  f16loop
 
-f16tail:
-	CMPQ CX, $8
-	JB   f16done
-	VCVTPH2PS   (SI), Y4
-	VCVTPH2PS   (DI), Y5
-	VFMADD231PS Y5, Y4, Y0
-	ADDQ $16, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-	JMP  f16tail
-
-f16done:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
 	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y0, Y1, Y0
 	HSUM8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
+	RET
+
+// func scaleF16AVX2(h *uint16, n int, s float32)
+//
+// h[i] = f16(f32(h[i]) * s) for n a positive multiple of 8, rounding to
+// nearest even as FP32ToFP16 does.
+TEXT ·scaleF16AVX2(SB), NOSPLIT, $0-20
+	MOVQ         h+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+
+scaleloop:
+	VCVTPH2PS (SI), Y0
+	VMULPS    Y1, Y0, Y0
+	VCVTPS2PH $0, Y0, (SI)
+	ADDQ $16, SI
+	SUBQ $8, CX
+	JNZ  scaleloop
+	VZEROUPPER
+	RET
+
+// func madF16AVX2(h *uint16, v *byte, n int, s float32)
+//
+// h[i] = f16(fma(f32(v[i]), s, f32(h[i]))) for n a positive multiple of 8.
+TEXT ·madF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ         h+0(FP), SI
+	MOVQ         v+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y1
+
+madloop:
+	VCVTPH2PS   (DI), Y2
+	VCVTPH2PS   (SI), Y0
+	VFMADD231PS Y1, Y2, Y0
+	VCVTPS2PH   $0, Y0, (SI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JNZ  madloop
+	VZEROUPPER
 	RET

@@ -205,3 +205,101 @@ func BenchmarkFastDot(b *testing.B) {
 		}
 	}
 }
+
+// TestFastF16Accumulate compares the vector F16 accumulator updates with
+// the reference element by element: equal, except for at most one F16 ulp
+// where float64-then-float32 rounding (the reference's fmaf) and a single
+// hardware FMA rounding differ, which must be rare.
+func TestFastF16Accumulate(t *testing.T) {
+	forEachLevel(t, func(t *testing.T, l Level) {
+		r := newRand(9)
+		acc := current().f16
+		diffs, total := 0, 0
+		for _, n := range []int{1, 7, 8, 9, 64, 67, 128} {
+			for trial := 0; trial < 50; trial++ {
+				h := make([]uint16, n)
+				v := make([]byte, 2*n)
+				for i := range h {
+					h[i] = FP32ToFP16(float32(r.NormFloat64()) * float32(math.Exp2(float64(r.IntN(20)-10))))
+					binary.LittleEndian.PutUint16(v[2*i:], FP32ToFP16(float32(r.NormFloat64())))
+				}
+				s := float32(r.Float64() * 2)
+				want := append([]uint16(nil), h...)
+				got := append([]uint16(nil), h...)
+				if trial%2 == 0 {
+					scaleF16Generic(want, s)
+					acc.scale(got, s)
+				} else {
+					madF16Generic(want, v, s)
+					acc.mad(got, v, s)
+				}
+				for i := range want {
+					total++
+					if got[i] == want[i] {
+						continue
+					}
+					diffs++
+					if d := int(got[i]) - int(want[i]); d > 1 || d < -1 {
+						t.Fatalf("n=%d trial %d [%d]: %#04x, want %#04x", n, trial, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		if diffs*1000 > total {
+			t.Errorf("%d of %d values differ from the reference", diffs, total)
+		}
+	})
+}
+
+// TestFastAttendMatchesReference runs Attend over an F16 cache at each
+// level and compares with the generic level: the K·q dots differ only in
+// float32 summation order and the F16 updates at most by rare ulps.
+func TestFastAttendMatchesReference(t *testing.T) {
+	r := newRand(21)
+	const hd = 64
+	for _, n := range []int{1, 5, 40, 300} {
+		kc := make([][]byte, n)
+		vc := make([][]byte, n)
+		for j := range kc {
+			kc[j] = quantized(F16, randomFloats(r, hd))
+			vc[j] = quantized(F16, randomFloats(r, hd))
+		}
+		q := randomFloats(r, hd)
+		kf := func(j int) []byte { return kc[j] }
+		vf := func(j int) []byte { return vc[j] }
+		want := make([]float32, hd)
+		SetLevel(LevelGeneric)
+		Attend(want, q, F16, n, 0.125, kf, vf, &AttentionScratch{})
+		forEachLevel(t, func(t *testing.T, l Level) {
+			got := make([]float32, hd)
+			Attend(got, q, F16, n, 0.125, kf, vf, &AttentionScratch{})
+			for d := range want {
+				if math.Abs(float64(got[d]-want[d])) > 4e-3*(1+math.Abs(float64(want[d]))) {
+					t.Fatalf("n=%d: out[%d] = %v, reference %v", n, d, got[d], want[d])
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFastMatVec times a 2048x2048 Q4_0 matrix times one and eight
+// activation rows on one thread at the detected level.
+func BenchmarkFastMatVec(b *testing.B) {
+	defer SetLevel(LevelGeneric)
+	SetLevel(DetectedLevel())
+	r := newRand(3)
+	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K, F16} {
+		const rows, cols = 2048, 2048
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
+		for _, n := range []int{1, 8} {
+			x := randomFloats(r, n*cols)
+			dst := make([]float32, n*rows)
+			b.Run(typ.String()+"/n="+string(rune('0'+n)), func(b *testing.B) {
+				b.SetBytes(int64(len(w.Data)))
+				for b.Loop() {
+					MatMul(nil, dst, w, x, n)
+				}
+			})
+		}
+	}
+}

@@ -25,8 +25,22 @@ func (m Matrix) Row(i int) []byte {
 	return m.Data[i*rb : (i+1)*rb]
 }
 
-// actBufs recycles the activation scratch of MatMul between calls.
-var actBufs sync.Pool
+// actBufs and f32Bufs recycle MatMul's activation scratch between calls.
+var actBufs, f32Bufs, extBufs sync.Pool
+
+func byteScratch(p *sync.Pool, n int) []byte {
+	if b, ok := p.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+func f32Scratch(n int) []float32 {
+	if b, ok := f32Bufs.Get().(*[]float32); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]float32, n)
+}
 
 // MatMul computes dst[i*w.Rows + r] = dot(row r of w, row i of x) for the n
 // rows of x (each w.Cols float32 values), the way ggml-cpu's mul_mat does:
@@ -63,20 +77,86 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	}
 	defer actBufs.Put(&buf)
 	vt := tr.VecDotType
+	d := current()
+	dot, cols, rows := d.dot[w.Type], w.Cols, w.Rows
+	gemm, tiled := d.gemm[w.Type]
+	gemv, vec := d.gemv[w.Type]
+	tiled = tiled && n >= gemmRows
+	var xf []float32 // activations widened back from F16 for fnF32 kernels
+	if tiled && gemm.fnF32 != nil {
+		xf = f32Scratch(n * cols)
+		defer f32Bufs.Put(&xf)
+	}
+	var ext []byte // extended activations for ext kernels
+	nb := cols / vl.BlockSize
+	erb := nb * q8ExtBytes
+	if tiled && gemm.ext > 0 {
+		ext = byteScratch(&extBufs, n*erb)
+		defer extBufs.Put(&ext)
+	}
 	quant := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			QuantizeActivations(vt, x[i*w.Cols:(i+1)*w.Cols], buf[i*arb:(i+1)*arb])
+			xr, ar := x[i*cols:(i+1)*cols], buf[i*arb:(i+1)*arb]
+			if ext != nil {
+				QuantizeActivations(vt, xr, ar)
+				q8Ext(ext[i*erb:(i+1)*erb], ar, nb, gemm.ext)
+				continue
+			}
+			if vt == F16 {
+				d.conv.toF16(ar, xr) // same bytes as QuantizeActivations
+				if xf != nil {
+					d.conv.fromF6(xf[i*cols:(i+1)*cols], ar)
+				}
+				continue
+			}
+			QuantizeActivations(vt, xr, ar)
 		}
 	}
 	p.Run(n, quant) // a single row runs on the caller
 	wrb := w.rowBytes()
-	dot, cols, rows := activeDot(w.Type), w.Cols, w.Rows
 	p.Run(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			wr := w.Data[r*wrb : (r+1)*wrb]
-			for i := 0; i < n; i++ {
-				dst[i*rows+r] = dot(cols, wr, buf[i*arb:(i+1)*arb])
+		var out [gemmRows]float32
+		// Weight rows in tiles that stay in L1 while every activation row
+		// passes over them, four at a time where a multi-row kernel exists.
+		for r0 := lo; r0 < hi; r0 += weightTile {
+			r1 := min(r0+weightTile, hi)
+			i := 0
+			if tiled {
+				for ; i+gemmRows <= n; i += gemmRows {
+					a := buf[i*arb:]
+					for r := r0; r < r1; r++ {
+						if xf != nil {
+							gemm.fnF32(cols, w.Data[r*wrb:(r+1)*wrb], xf[i*cols:], cols, &out)
+						} else if ext != nil {
+							gemm.fn(cols, w.Data[r*wrb:(r+1)*wrb], ext[i*erb:], erb, gemmRows, &out)
+						} else {
+							gemm.fn(cols, w.Data[r*wrb:(r+1)*wrb], a, arb, gemmRows, &out)
+						}
+						for k := range gemmRows {
+							dst[(i+k)*rows+r] = out[k]
+						}
+					}
+				}
+			}
+			for ; i < n; i++ {
+				a := buf[i*arb : (i+1)*arb]
+				r := r0
+				if vec {
+					for ; r+gemmRows <= r1; r += gemmRows {
+						gemv.fn(cols, w.Data[r*wrb:], wrb, a, &out)
+						for k := range gemmRows {
+							dst[i*rows+r+k] = out[k]
+						}
+					}
+				}
+				for ; r < r1; r++ {
+					dst[i*rows+r] = dot(cols, w.Data[r*wrb:(r+1)*wrb], a)
+				}
 			}
 		}
 	})
 }
+
+// weightTile is how many weight rows MatMul keeps hot while the activation
+// rows pass over them (16 rows of 2048 Q4_0 values are 18 KiB).
+const weightTile = 16

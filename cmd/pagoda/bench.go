@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/pagoda-llm/pagoda/bench"
+	"github.com/pagoda-llm/pagoda/bench/batched"
 )
 
 // benchCommands are the `pagoda bench` subcommands.
@@ -12,6 +13,7 @@ func benchCommands() []command {
 	return []command{
 		{"serve", "load-test an OpenAI-compatible server (like vllm bench serve)", bench.ServeMain},
 		{"plot", "draw throughput and latency from bench serve results", bench.PlotMain},
+		{"batched", "prompt and generation speed with many parallel sequences (like llama-batched-bench)", batched.Main},
 	}
 }
 

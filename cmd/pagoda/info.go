@@ -69,6 +69,12 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(w, "kernels\t%s\n", kernelsSummary())
 	w.Flush()
+	fmt.Fprintf(stdout, "\nkernels chosen per operation\n")
+	w = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, c := range kernels.Describe() {
+		fmt.Fprintf(w, "  %s\t%s\n", c.Op, c.Impl)
+	}
+	w.Flush()
 
 	fmt.Fprintf(stdout, "\nmetadata (%d keys)\n", len(f.KV))
 	w = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -143,9 +149,8 @@ func humanCount(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// kernelsSummary says which kernel implementation runs; the portable Go
-// reference until the SIMD dispatcher arrives.
+// kernelsSummary names the CPU level the kernels run at and what the CPU
+// offers.
 func kernelsSummary() string {
-	_ = kernels.F32
-	return "portable Go reference"
+	return fmt.Sprintf("%s (detected %s)", kernels.CurrentLevel(), kernels.DetectedLevel())
 }

@@ -1,0 +1,230 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// Four-token kernels over "extended" Q8_0 activations (see q8ext in
+// matmul_ext.go): per block 32 bytes of int32 lanes c = -K·(sum of each
+// four quants), the float32 scale, then the 32 quants. Weights are made
+// unsigned (Q4_0: the raw nibbles, K = 8; Q8_0: x+128, K = 128), so one
+// VPDPBUSD on top of c gives the same int32 lanes as the sign trick of the
+// one-row kernels, and each output is bit-identical to them.
+
+#define HSUMTO(yr, xr, xt, off) \
+	VEXTRACTF128 $1, yr, xt \
+	VADDPS       xr, xt, xr \
+	VMOVHLPS     xr, xr, xt \
+	VADDPS       xt, xr, xr \
+	VMOVSHDUP    xr, xt     \
+	VADDSS       xt, xr, xr \
+	MOVSS        xr, off(AX)
+
+#define BYTES(c, r) \
+	MOVL         $c, AX \
+	VMOVD        AX, X11 \
+	VPBROADCASTD X11, r
+
+// func gemmXQ4_0x4AVX2(x, y *byte, ystride, nb int, out *[4]float32)
+TEXT ·gemmXQ4_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ ystride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	BYTES(0x0f0f0f0f, Y13)
+	BYTES(0x80808080, Y12)
+	TESTQ CX, CX
+	JZ    gemmXQ4_0x4AVX2done
+
+gemmXQ4_0x4AVX2loop:
+	VMOVDQU      2(SI), X4
+	VPSRLW       $4, X4, X5
+	VINSERTI128  $1, X5, Y4, Y4
+	VPAND        Y13, Y4, Y4
+	VPBROADCASTW (SI), X6
+	VCVTPH2PS    X6, Y6
+	VPMADDUBSW   36(DI), Y4, Y8
+	VPMADDWD     Y15, Y8, Y8
+	VPADDD       (DI), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(DI), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VPMADDUBSW   36(R8), Y4, Y8
+	VPMADDWD     Y15, Y8, Y8
+	VPADDD       (R8), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R8), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VPMADDUBSW   36(R9), Y4, Y8
+	VPMADDWD     Y15, Y8, Y8
+	VPADDD       (R9), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R9), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VPMADDUBSW   36(R10), Y4, Y8
+	VPMADDWD     Y15, Y8, Y8
+	VPADDD       (R10), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R10), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y3
+	ADDQ $18, SI
+	ADDQ $68, DI
+	ADDQ $68, R8
+	ADDQ $68, R9
+	ADDQ $68, R10
+	DECQ CX
+	JNZ  gemmXQ4_0x4AVX2loop
+
+gemmXQ4_0x4AVX2done:
+	MOVQ out+32(FP), AX
+	HSUMTO(Y0, X0, X4, 0)
+	HSUMTO(Y1, X1, X4, 4)
+	HSUMTO(Y2, X2, X4, 8)
+	HSUMTO(Y3, X3, X4, 12)
+	VZEROUPPER
+	RET
+
+// func gemmXQ4_0x4VNNI(x, y *byte, ystride, nb int, out *[4]float32)
+TEXT ·gemmXQ4_0x4VNNI(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ ystride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	BYTES(0x0f0f0f0f, Y13)
+	BYTES(0x80808080, Y12)
+	TESTQ CX, CX
+	JZ    gemmXQ4_0x4VNNIdone
+
+gemmXQ4_0x4VNNIloop:
+	VMOVDQU      2(SI), X4
+	VPSRLW       $4, X4, X5
+	VINSERTI128  $1, X5, Y4, Y4
+	VPAND        Y13, Y4, Y4
+	VPBROADCASTW (SI), X6
+	VCVTPH2PS    X6, Y6
+	VMOVDQU      (DI), Y8
+	VPDPBUSD     36(DI), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(DI), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VMOVDQU      (R8), Y8
+	VPDPBUSD     36(R8), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R8), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VMOVDQU      (R9), Y8
+	VPDPBUSD     36(R9), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R9), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VMOVDQU      (R10), Y8
+	VPDPBUSD     36(R10), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R10), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y3
+	ADDQ $18, SI
+	ADDQ $68, DI
+	ADDQ $68, R8
+	ADDQ $68, R9
+	ADDQ $68, R10
+	DECQ CX
+	JNZ  gemmXQ4_0x4VNNIloop
+
+gemmXQ4_0x4VNNIdone:
+	MOVQ out+32(FP), AX
+	HSUMTO(Y0, X0, X4, 0)
+	HSUMTO(Y1, X1, X4, 4)
+	HSUMTO(Y2, X2, X4, 8)
+	HSUMTO(Y3, X3, X4, 12)
+	VZEROUPPER
+	RET
+
+// func gemmXQ8_0x4VNNI(x, y *byte, ystride, nb int, out *[4]float32)
+TEXT ·gemmXQ8_0x4VNNI(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ ystride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	BYTES(0x0f0f0f0f, Y13)
+	BYTES(0x80808080, Y12)
+	TESTQ CX, CX
+	JZ    gemmXQ8_0x4VNNIdone
+
+gemmXQ8_0x4VNNIloop:
+	VMOVDQU      2(SI), Y4
+	VPXOR        Y12, Y4, Y4
+	VPBROADCASTW (SI), X6
+	VCVTPH2PS    X6, Y6
+	VMOVDQU      (DI), Y8
+	VPDPBUSD     36(DI), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(DI), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VMOVDQU      (R8), Y8
+	VPDPBUSD     36(R8), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R8), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VMOVDQU      (R9), Y8
+	VPDPBUSD     36(R9), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R9), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VMOVDQU      (R10), Y8
+	VPDPBUSD     36(R10), Y4, Y8
+	VCVTDQ2PS    Y8, Y8
+	VBROADCASTSS 32(R10), Y9
+	VMULPS       Y9, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y3
+	ADDQ $34, SI
+	ADDQ $68, DI
+	ADDQ $68, R8
+	ADDQ $68, R9
+	ADDQ $68, R10
+	DECQ CX
+	JNZ  gemmXQ8_0x4VNNIloop
+
+gemmXQ8_0x4VNNIdone:
+	MOVQ out+32(FP), AX
+	HSUMTO(Y0, X0, X4, 0)
+	HSUMTO(Y1, X1, X4, 4)
+	HSUMTO(Y2, X2, X4, 8)
+	HSUMTO(Y3, X3, X4, 12)
+	VZEROUPPER
+	RET

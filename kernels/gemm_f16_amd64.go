@@ -1,0 +1,68 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+import "encoding/binary"
+
+//go:noescape
+func gemmF16x4AVX512(x *byte, y *float32, ystride, n int, out *[4]float32)
+
+//go:noescape
+func f16ToF32AVX2(dst *float32, src *byte, n int)
+
+//go:noescape
+func f32ToF16AVX2(dst *byte, src *float32, n int)
+
+func init() {
+	registerGemmF32(F16, LevelAVX512, "avx512 4-row", gemmF16Fast)
+	registerConv(LevelAVX2, "avx2", f32ToF16Fast, f16ToF32Fast)
+}
+
+// gemmF16Fast multiplies the F16 weight row w (n elements) by four float32
+// activation rows stride elements apart; the n%64 tail is added in float64
+// as ggml_vec_dot_f16 does, so each output equals dotF16Fast's.
+func gemmF16Fast(n int, w []byte, a []float32, stride int, out *[gemmRows]float32) {
+	head := n &^ 63
+	_ = w[2*n-1]
+	_ = a[3*stride+n-1]
+	if head > 0 {
+		gemmF16x4AVX512(&w[0], &a[0], 4*stride, head, out)
+	} else {
+		*out = [gemmRows]float32{}
+	}
+	if head == n {
+		return
+	}
+	for k := range gemmRows {
+		s := float64(out[k])
+		if head == 0 {
+			s = 0
+		}
+		for i := head; i < n; i++ {
+			s += float64(FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])) * a[k*stride+i])
+		}
+		out[k] = float32(s)
+	}
+}
+
+func f32ToF16Fast(dst []byte, src []float32) {
+	head := len(src) &^ 7
+	if head > 0 {
+		_ = dst[2*head-1]
+		f32ToF16AVX2(&dst[0], &src[0], head)
+	}
+	for i := head; i < len(src); i++ {
+		binary.LittleEndian.PutUint16(dst[2*i:], FP32ToFP16(src[i]))
+	}
+}
+
+func f16ToF32Fast(dst []float32, src []byte) {
+	head := len(dst) &^ 7
+	if head > 0 {
+		_ = src[2*head-1]
+		f16ToF32AVX2(&dst[0], &src[0], head)
+	}
+	for i := head; i < len(dst); i++ {
+		dst[i] = FP16ToFP32(binary.LittleEndian.Uint16(src[2*i:]))
+	}
+}
