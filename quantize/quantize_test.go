@@ -23,8 +23,18 @@ type refCase struct {
 	opts     Options
 }
 
-// storiesCases are the stories260K references copied into testdata (see
-// testdata/SOURCES.md): F16/BF16 plain, the others with
+// storiesF32 is the bundled stories260K model, the source of the references.
+func storiesF32(t *testing.T) string {
+	return filepath.Join(testutil.RepoRoot(t), "model", "bundled", "stories260K.gguf")
+}
+
+// storiesRef is llama-quantize's output for a preset, copied into the
+// repository's testdata (see testdata/README.md).
+func storiesRef(t *testing.T, preset string) string {
+	return filepath.Join(testutil.RepoRoot(t), "testdata", "ref", "stories260K", "stories260K-"+preset+".gguf")
+}
+
+// storiesCases are the stories260K references: F16/BF16 plain, the others with
 // --tensor-type ffn_down=f16 (ffn_down rows have 172 values).
 func storiesCases(t *testing.T) []refCase {
 	var cs []refCase
@@ -38,8 +48,8 @@ func storiesCases(t *testing.T) []refCase {
 			o.TensorTypes = []TensorTypeOverride{{Pattern: "ffn_down", Type: kernels.F16}}
 		}
 		cs = append(cs, refCase{
-			src:    filepath.Join("testdata", "stories260K.gguf"),
-			ref:    filepath.Join("testdata", "stories260K-"+p+".gguf"),
+			src:    storiesF32(t),
+			ref:    storiesRef(t, p),
 			preset: p, opts: o,
 		})
 	}
@@ -174,7 +184,7 @@ func TestFileSynth256(t *testing.T)       { forCases(t, synthCases(t), checkFile
 // Without the override, llama-quantize refuses stories260K for Q8_0 (rows
 // of 172 have no fallback from Q8_0); Plan must refuse too.
 func TestPlanNoFallback(t *testing.T) {
-	src := open(t, filepath.Join("testdata", "stories260K.gguf"))
+	src := open(t, storiesF32(t))
 	_, err := Plan(ModelInfoFrom(src.KV), src.Tensors, Options{Ftype: FtypeQ8_0})
 	if err == nil || !strings.Contains(err.Error(), "no tensor type fallback is defined for type q8_0") {
 		t.Fatalf("err = %v, want llama-quantize's no-fallback error", err)
@@ -185,7 +195,7 @@ func TestPlanNoFallback(t *testing.T) {
 // Q5_0, Q6_K -> Q8_0) and rows of 172 fall through to F16, as in
 // llama-quantize's tensor_type_fallback.
 func TestPlanFallbacks(t *testing.T) {
-	src := open(t, filepath.Join("testdata", "stories260K.gguf"))
+	src := open(t, storiesF32(t))
 	plan, err := Plan(ModelInfoFrom(src.KV), src.Tensors, Options{Ftype: FtypeQ4_KM})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +221,7 @@ func TestPlanFallbacks(t *testing.T) {
 
 func TestRequantizeRefused(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.gguf")
-	_, err := File(filepath.Join("testdata", "stories260K-Q8_0.gguf"), out, Options{Ftype: FtypeQ4_0,
+	_, err := File(storiesRef(t, "Q8_0"), out, Options{Ftype: FtypeQ4_0,
 		TensorTypes: []TensorTypeOverride{{Pattern: "ffn_down", Type: kernels.F16}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "requantizing from type q8_0 is disabled") {
 		t.Fatalf("err = %v, want a refusal", err)
@@ -225,7 +235,7 @@ func TestRequantizeRefused(t *testing.T) {
 // the file must equal llama-quantize's F16 output exactly.
 func TestSameTypeCopies(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.gguf")
-	ref := filepath.Join("testdata", "stories260K-F16.gguf")
+	ref := storiesRef(t, "F16")
 	if _, err := File(ref, out, Options{Ftype: FtypeF16}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -289,12 +299,12 @@ func TestMain_CLI(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "q.gguf")
 	var so, se bytes.Buffer
-	code := Main([]string{"--tensor-type", "FFN_DOWN=F16", filepath.Join("testdata", "stories260K.gguf"), out, "q5_1", "-t", "2"}, &so, &se)
+	code := Main([]string{"--tensor-type", "FFN_DOWN=F16", storiesF32(t), out, "q5_1", "-t", "2"}, &so, &se)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, se.String())
 	}
 	got, _ := os.ReadFile(out)
-	want, _ := os.ReadFile(filepath.Join("testdata", "stories260K-Q5_1.gguf"))
+	want, _ := os.ReadFile(storiesRef(t, "Q5_1"))
 	if !bytes.Equal(got, want) {
 		t.Error("CLI output differs from llama-quantize's")
 	}
@@ -311,12 +321,12 @@ func TestMain_CLI(t *testing.T) {
 
 	// --flag=value spelling and llama-quantize's positional thread count.
 	out2 := filepath.Join(dir, "q2.gguf")
-	code = Main([]string{filepath.Join("testdata", "stories260K.gguf"), out2, "Q4_0", "2", "--tensor-type=ffn_down=f16"}, &so, &se)
+	code = Main([]string{storiesF32(t), out2, "Q4_0", "2", "--tensor-type=ffn_down=f16"}, &so, &se)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, se.String())
 	}
 	got, _ = os.ReadFile(out2)
-	want, _ = os.ReadFile(filepath.Join("testdata", "stories260K-Q4_0.gguf"))
+	want, _ = os.ReadFile(storiesRef(t, "Q4_0"))
 	if !bytes.Equal(got, want) {
 		t.Error("CLI output differs from llama-quantize's")
 	}
@@ -398,7 +408,7 @@ func TestPlanOptions(t *testing.T) {
 // With --allow-requantize a Q8_0 file is dequantized and quantized again;
 // the result equals quantizing the dequantized values directly.
 func TestAllowRequantize(t *testing.T) {
-	in := filepath.Join("testdata", "stories260K-Q8_0.gguf")
+	in := storiesRef(t, "Q8_0")
 	out := filepath.Join(t.TempDir(), "out.gguf")
 	if _, err := File(in, out, Options{Ftype: FtypeQ4_0, AllowRequantize: true,
 		TensorTypes: []TensorTypeOverride{{Pattern: "ffn_down", Type: kernels.F16}}}, nil); err != nil {
