@@ -67,7 +67,7 @@ func Attend(out, q []float32, kv Type, n int, scale float32, k, v func(j int) []
 				acc[d] = fmaf(vr[d], vs, acc[d])
 			}
 		}
-		sum = sum*ms + vs
+		sum = fmaf(sum, ms, vs) // gcc contracts ggml's S*ms + vs
 	}
 	inv := float32(0)
 	if sum != 0 {
