@@ -6,6 +6,7 @@ import (
 
 	"github.com/pagoda-llm/pagoda/bench"
 	"github.com/pagoda-llm/pagoda/bench/batched"
+	"github.com/pagoda-llm/pagoda/bench/modelbench"
 )
 
 // benchCommands are the `pagoda bench` subcommands.
@@ -14,6 +15,8 @@ func benchCommands() []command {
 		{"serve", "load-test an OpenAI-compatible server (like vllm bench serve)", bench.ServeMain},
 		{"plot", "draw throughput and latency from bench serve results", bench.PlotMain},
 		{"batched", "prompt and generation speed with many parallel sequences (like llama-batched-bench)", batched.Main},
+		{"model", "prompt and generation speed of one sequence (like llama-bench)", modelbench.ModelMain},
+		{"synth", "write a random-weight llama-shaped model for benchmarks", modelbench.SynthMain},
 	}
 }
 

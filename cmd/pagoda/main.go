@@ -28,7 +28,7 @@ func commands() []command {
 		{"tokenize", "print the token ids of a text", runTokenize},
 		{"detokenize", "print the text of token ids", runDetokenize},
 		{"quantize", "quantize a GGUF file like llama-quantize (byte-identical output)", quantize.Main},
-		{"bench", "benchmarks: serve (load test), plot, batched", runBench},
+		{"bench", "benchmarks: serve (load test), plot, batched, model, synth, …", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("pagoda", version); return 0 }},
 	}
 }
