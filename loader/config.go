@@ -23,7 +23,7 @@ type Config struct {
 	RopeScalingType   string  // "none", "linear" or "yarn"; <arch>.rope.scaling.type (default "none", or "linear" when a factor is given)
 	RopeScalingFactor float32 // <arch>.rope.scaling.factor, or the older <arch>.rope.scale_linear (default 1)
 	RopeOrigContext   int     // <arch>.rope.scaling.original_context_length (default ContextLength)
-	YarnAttnFactor    float32 // <arch>.rope.scaling.attn_factor (default 1)
+	YarnAttnFactor    float32 // <arch>.rope.scaling.attn_factor or .yarn_attn_factor (default 1)
 	YarnBetaFast      float32 // <arch>.rope.scaling.yarn_beta_fast (default 32)
 	YarnBetaSlow      float32 // <arch>.rope.scaling.yarn_beta_slow (default 1)
 	RMSEpsilon        float32 // <arch>.attention.layer_norm_rms_epsilon (required)
@@ -102,6 +102,7 @@ func (f *File) ModelConfig() (*Config, error) {
 	optF(&c.RopeScalingFactor, arch+".rope.scaling.factor", c.RopeScalingFactor)
 	opt(&c.RopeOrigContext, arch+".rope.scaling.original_context_length", c.ContextLength)
 	optF(&c.YarnAttnFactor, arch+".rope.scaling.attn_factor", 1)
+	optF(&c.YarnAttnFactor, arch+".rope.scaling.yarn_attn_factor", c.YarnAttnFactor) // what llama.cpp's converter writes
 	optF(&c.YarnBetaFast, arch+".rope.scaling.yarn_beta_fast", DefaultYarnBetaFast)
 	optF(&c.YarnBetaSlow, arch+".rope.scaling.yarn_beta_slow", DefaultYarnBetaSlow)
 	if err != nil {

@@ -122,7 +122,7 @@ type builder struct{ bytes.Buffer }
 
 func (b *builder) u32(x uint32) *builder { binary.Write(b, binary.LittleEndian, x); return b }
 func (b *builder) u64(x uint64) *builder { binary.Write(b, binary.LittleEndian, x); return b }
-func (b *builder) str(s string) *builder  { b.u64(uint64(len(s))); b.WriteString(s); return b }
+func (b *builder) str(s string) *builder { b.u64(uint64(len(s))); b.WriteString(s); return b }
 
 func header(version uint32, nTensors, nKV uint64) *builder {
 	b := &builder{}
@@ -173,7 +173,7 @@ func TestBadFiles(t *testing.T) {
 		{"big endian", append([]byte("GGUF\x00\x00\x00\x03"), make([]byte, 16)...), "big-endian"},
 		{"2^60 tensors", header(3, 1<<60, 0).Bytes(), "tensor count 1152921504606846976 is impossible"},
 		{"2^60 kvs", header(3, 0, 1<<60).Bytes(), "metadata count"},
-		{"10 GB string", pad(header(3, 0, 1).u64(10<<30).Bytes()), "length 10737418240 exceeds"},
+		{"10 GB string", pad(header(3, 0, 1).u64(10 << 30).Bytes()), "length 10737418240 exceeds"},
 		{"10 GB array", header(3, 0, 1).str("k").u32(uint32(TypeArray)).u32(uint32(TypeUint32)).u64(10 << 30).Bytes(), "length of array \"k\""},
 		{"truncated kv", header(3, 0, 1).str("k").u32(uint32(TypeUint32)).Bytes(), "truncated"},
 		{"unknown value type", header(3, 0, 1).str("k").u32(99).Bytes(), "unknown value type 99"},

@@ -15,7 +15,7 @@ import (
 // tensor without holding the model in memory.
 type Writer struct {
 	w         *bufio.Writer
-	n         int64 // bytes written
+	n         int64        // bytes written
 	tensors   []TensorInfo // in offset order
 	alignment uint64
 	next      int   // index of the next tensor to write

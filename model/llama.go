@@ -24,9 +24,9 @@ type Model struct {
 }
 
 type layer struct {
-	attnNorm, ffnNorm  []float32
-	wq, wk, wv, wo     kernels.Matrix
-	wGate, wUp, wDown  kernels.Matrix
+	attnNorm, ffnNorm []float32
+	wq, wk, wv, wo    kernels.Matrix
+	wGate, wUp, wDown kernels.Matrix
 }
 
 // Load builds a Model over f's tensors, checking every shape against the

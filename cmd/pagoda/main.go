@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pagoda-llm/pagoda/convert"
 	"github.com/pagoda-llm/pagoda/quantize"
 )
 
@@ -28,6 +29,7 @@ func commands() []command {
 		{"tokenize", "print the token ids of a text", runTokenize},
 		{"detokenize", "print the text of token ids", runDetokenize},
 		{"quantize", "quantize a GGUF file like llama-quantize (byte-identical output)", quantize.Main},
+		{"convert", "convert a Hugging Face llama checkpoint (safetensors) to GGUF", convert.Main},
 		{"bench", "benchmarks: serve (load test), plot, batched, model, synth, …", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("pagoda", version); return 0 }},
 	}
