@@ -24,6 +24,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "serve the OpenAI-compatible HTTP API", runServe},
 		{"generate", "generate text from a prompt", runGenerate},
 		{"info", "describe a GGUF file: config, tensors, size", runInfo},
 		{"tokenize", "print the token ids of a text", runTokenize},
