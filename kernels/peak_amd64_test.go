@@ -4,7 +4,6 @@ package kernels
 
 import "testing"
 
-
 // BenchmarkInt8Peak reports one core's int8 multiply-add peak with 512-bit
 // VPDPBUSD (GMAC/s), the ceiling pp is compared with.
 func BenchmarkInt8Peak(b *testing.B) {
