@@ -114,7 +114,7 @@ type dispatch struct {
 	dot   map[Type]func(n int, w, a []byte) float32
 	names map[Type]string
 	gemm  map[Type]gemmImpl
-	gemv  map[Type]gemvImpl
+	xdot  map[Type]extDotImpl
 	f16   f16AccImpl // Attend's F16 accumulator updates
 	conv  convImpl
 }
@@ -139,7 +139,15 @@ func current() *dispatch {
 // build fills a dispatch table for level l: for each type the fast kernel
 // with the highest level not above l, or the reference.
 func build(l Level) *dispatch {
-	d := &dispatch{level: l, dot: map[Type]func(int, []byte, []byte) float32{}, names: map[Type]string{}, gemm: map[Type]gemmImpl{}, gemv: map[Type]gemvImpl{}, f16: f16AccFor(l), conv: convFor(l)}
+	d := &dispatch{
+		level: l,
+		dot:   map[Type]func(int, []byte, []byte) float32{},
+		names: map[Type]string{},
+		gemm:  map[Type]gemmImpl{},
+		xdot:  map[Type]extDotImpl{},
+		f16:   f16AccFor(l),
+		conv:  convFor(l),
+	}
 	for t, tr := range traits {
 		if tr.VecDot == nil {
 			continue
@@ -152,11 +160,11 @@ func build(l Level) *dispatch {
 				d.dot[t], d.names[t] = im.fn, im.name
 			}
 		}
-		bestV := Level(-1)
-		for _, g := range fastGemvs[t] {
-			if g.level <= l && g.level > bestV {
-				bestV = g.level
-				d.gemv[t] = g
+		bestX := Level(-1)
+		for _, x := range fastExtDots[t] {
+			if x.level <= l && x.level > bestX {
+				bestX = x.level
+				d.xdot[t] = x
 			}
 		}
 		bestG := Level(-1)
@@ -224,9 +232,6 @@ func Describe() []OpChoice {
 		if g, ok := d.gemm[t]; ok {
 			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s (1 weight row × 4 tokens)", t, tr.VecDotType), Impl: g.name})
 		}
-		if g, ok := d.gemv[t]; ok {
-			out = append(out, OpChoice{Op: fmt.Sprintf("gemv %s·%s (4 weight rows × 1 token)", t, tr.VecDotType), Impl: g.name})
-		}
 	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name})
@@ -259,26 +264,27 @@ const gemmRows = 4
 
 var fastGemms = map[Type][]gemmImpl{}
 
-// gemvImpl multiplies gemmRows weight rows (stride bytes apart) by one
-// activation row: out[i] = dot(w[i*stride:], a).
-type gemvImpl struct {
-	level Level
-	name  string
-	fn    func(n int, w []byte, stride int, a []byte, out *[gemmRows]float32)
-}
-
-var fastGemvs = map[Type][]gemvImpl{}
-
-func registerGemv(t Type, level Level, name string, fn func(n int, w []byte, stride int, a []byte, out *[gemmRows]float32)) {
-	fastGemvs[t] = append(fastGemvs[t], gemvImpl{level, name, fn})
-}
-
 func registerGemm(t Type, level Level, name string, fn func(n int, w, a []byte, stride, k int, out *[gemmRows]float32)) {
 	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fn: fn})
 }
 
 func registerGemmExt(t Type, level Level, name string, k int, fn func(n int, w, a []byte, stride, k int, out *[gemmRows]float32)) {
 	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fn: fn, ext: k})
+}
+
+// extDotImpl is a one-row dot over extended activations (q8Ext with K =
+// ext), bit-identical to the level's dot; MatMul uses it for the tokens
+// left over from the four-token tiles, and for decode.
+type extDotImpl struct {
+	level Level
+	ext   int
+	fn    func(n int, w, a []byte) float32
+}
+
+var fastExtDots = map[Type][]extDotImpl{}
+
+func registerExtDot(t Type, level Level, k int, fn func(n int, w, a []byte) float32) {
+	fastExtDots[t] = append(fastExtDots[t], extDotImpl{level, k, fn})
 }
 
 func registerGemmF32(t Type, level Level, name string, fn func(n int, w []byte, a []float32, stride int, out *[gemmRows]float32)) {
@@ -288,10 +294,10 @@ func registerGemmF32(t Type, level Level, name string, fn func(n int, w []byte, 
 // convImpl converts activations between float32 and F16 (round to nearest
 // even, as FP32ToFP16).
 type convImpl struct {
-	level  Level
-	name   string
-	toF16  func(dst []byte, src []float32)
-	fromF6 func(dst []float32, src []byte)
+	level   Level
+	name    string
+	toF16   func(dst []byte, src []float32)
+	fromF16 func(dst []float32, src []byte)
 }
 
 var fastConvs []convImpl
@@ -309,7 +315,7 @@ func fromF16Generic(dst []float32, src []byte) {
 }
 
 func convFor(l Level) convImpl {
-	best := convImpl{level: -1, name: "generic", toF16: toF16Generic, fromF6: fromF16Generic}
+	best := convImpl{level: -1, name: "generic", toF16: toF16Generic, fromF16: fromF16Generic}
 	for _, im := range fastConvs {
 		if im.level <= l && im.level > best.level {
 			best = im

@@ -18,17 +18,14 @@
 	VADDSS       X1, X0, X0
 
 // BLOCKSCALE broadcasts f16(x.d)*f16(y.d) (first two bytes at SI and DI)
-// into Y1. Clobbers AX, BX, X2.
+// into Y1: both halves widened in every lane, one float32 product.
+// Clobbers X2.
 #define BLOCKSCALE \
-	MOVWLZX   (SI), AX    \
-	MOVWLZX   (DI), BX    \
-	SHLL      $16, BX     \
-	ORL       BX, AX      \
-	VMOVD     AX, X1      \
-	VCVTPH2PS X1, X1      \
-	VMOVSHDUP X1, X2      \
-	VMULSS    X2, X1, X1  \
-	VBROADCASTSS X1, Y1
+	VPBROADCASTW (SI), X1 \
+	VCVTPH2PS    X1, Y1   \
+	VPBROADCASTW (DI), X2 \
+	VCVTPH2PS    X2, Y2   \
+	VMULPS       Y2, Y1, Y1
 
 // MULSUM_AVX2 turns signed bytes Y2 (x) and Y3 (y) into eight int32 lanes
 // in Y6, each the sum of four adjacent products (mul_sum_i8_pairs), using

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // forEachLevel runs f at every level this CPU supports above generic, and
@@ -301,5 +303,82 @@ func BenchmarkFastMatVec(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAttendF16 times one query head over 256 cached F16 positions
+// (head dim 64) at the generic and the detected level.
+func BenchmarkAttendF16(b *testing.B) {
+	defer SetLevel(LevelGeneric)
+	r := newRand(8)
+	const hd, n = 64, 256
+	kc := quantized(F16, randomFloats(r, n*hd))
+	vc := quantized(F16, randomFloats(r, n*hd))
+	q := randomFloats(r, hd)
+	out := make([]float32, hd)
+	kf := func(j int) []byte { return kc[2*hd*j : 2*hd*(j+1)] }
+	vf := func(j int) []byte { return vc[2*hd*j : 2*hd*(j+1)] }
+	for _, l := range []Level{LevelGeneric, DetectedLevel()} {
+		SetLevel(l)
+		b.Run(l.String(), func(b *testing.B) {
+			var s AttentionScratch
+			for b.Loop() {
+				Attend(out, q, F16, n, 0.125, kf, vf, &s)
+			}
+		})
+	}
+}
+
+// TestPoolParkAndWake runs jobs back to back (workers spinning) and after
+// pauses (workers parked), checking every index is visited exactly once,
+// then closes the pool while its workers are parked.
+func TestPoolParkAndWake(t *testing.T) {
+	p := NewPool(3)
+	for it := 0; it < 300; it++ {
+		if it%50 == 0 {
+			time.Sleep(2 * time.Millisecond) // long enough for the workers to park
+		}
+		n := 1 + it%7
+		hits := make([]atomic.Int32, n)
+		p.Run(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				hits[i].Add(1)
+			}
+		})
+		for i := range hits {
+			if h := hits[i].Load(); h != 1 {
+				t.Fatalf("run %d (n=%d): index %d visited %d times", it, n, i, h)
+			}
+		}
+	}
+	time.Sleep(2 * time.Millisecond)
+	p.Close()
+	ran := false
+	p.Run(2, func(lo, hi int) { ran = lo == 0 && hi == 2 })
+	if !ran {
+		t.Error("Run after Close did not run the whole range on the caller")
+	}
+}
+
+// BenchmarkMatVecDRAM streams a 64 MiB-plus matrix (far beyond the caches)
+// through MatMul with one token on a two-thread pool: the tg situation.
+// MB/s here is the weight bandwidth a decode step reaches.
+func BenchmarkMatVecDRAM(b *testing.B) {
+	defer SetLevel(LevelGeneric)
+	SetLevel(DetectedLevel())
+	pool := NewPool(2)
+	defer pool.Close()
+	r := newRand(4)
+	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K, F16} {
+		const rows, cols = 16384, 4096
+		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
+		x := randomFloats(r, cols)
+		dst := make([]float32, rows)
+		b.Run(typ.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(w.Data)))
+			for b.Loop() {
+				MatMul(pool, dst, w, x, 1)
+			}
+		})
 	}
 }

@@ -14,15 +14,7 @@ func gemmQ4_Kx4AVX2(x, y *byte, ystride, nb int, out *[4]float32)
 //go:noescape
 func gemmQ6_Kx4AVX2(x, y *byte, ystride, nb int, out *[4]float32)
 
-//go:noescape
-func gemvQ4_0x4AVX2(x *byte, xstride int, y *byte, nb int, out *[4]float32)
-
-//go:noescape
-func gemvQ4_0x4VNNI(x *byte, xstride int, y *byte, nb int, out *[4]float32)
-
 func init() {
-	registerGemv(Q4_0, LevelAVX2, "avx2 4-row", gemv4(18, 34, 32, gemvQ4_0x4AVX2))
-	registerGemv(Q4_0, LevelAVX512VNNI, "avx512vnni 4-row", gemv4(18, 34, 32, gemvQ4_0x4VNNI))
 	registerGemm(Q4_K, LevelAVX2, "avx2 4-row", gemm4(q4KBytes, q8KBytes, QK_K, gemmQ4_Kx4AVX2))
 	registerGemm(Q6_K, LevelAVX2, "avx2 4-row", gemm4(q6KBytes, q8KBytes, QK_K, gemmQ6_Kx4AVX2))
 	registerGemm(Q8_0, LevelAVX2, "avx2 4-row", gemm4(34, 34, 32, gemmQ8_0x4AVX2))
@@ -39,19 +31,5 @@ func gemm4(wb, ab, bs int, k func(x, y *byte, ystride, nb int, out *[4]float32))
 		_ = w[nb*wb-1]
 		_ = a[3*stride+nb*ab-1]
 		k(&w[0], &a[0], stride, nb, out)
-	}
-}
-
-// gemv4 wraps a kernel of four weight rows (stride bytes apart) times one
-// activation row, after checking the bounds.
-func gemv4(wb, ab, bs int, k func(x *byte, xstride int, y *byte, nb int, out *[4]float32)) func(n int, w []byte, stride int, a []byte, out *[gemmRows]float32) {
-	return func(n int, w []byte, stride int, a []byte, out *[gemmRows]float32) {
-		nb := n / bs
-		if nb == 0 {
-			panic("kernels: gemv4 needs at least one block")
-		}
-		_ = w[3*stride+nb*wb-1]
-		_ = a[nb*ab-1]
-		k(&w[0], stride, &a[0], nb, out)
 	}
 }

@@ -49,6 +49,14 @@ func f32Scratch(n int) []float32 {
 // activation rows for its weight rows, so each weight block is read once per
 // call however large n is. p may be nil (single-threaded).
 //
+// At a fast level (SetLevel) each thread walks its weight rows in tiles of
+// weightTile rows; four activation rows at a time go through a multi-row
+// kernel (one weight row × four tokens) where the format has one. (A
+// four-weight-row kernel for one token was faster in cache but slower
+// streaming from memory than the one-row kernel, so decode uses the latter.)
+// Every multi-row kernel gives each output exactly the one-row kernel's
+// result, so MatMul agrees with VecDot at every level whatever n is.
+//
 // Like VecDot, it panics on a type without a dot product or on slices too
 // short for the shapes; callers check shapes when a model is loaded.
 func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
@@ -80,17 +88,27 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	d := current()
 	dot, cols, rows := d.dot[w.Type], w.Cols, w.Rows
 	gemm, tiled := d.gemm[w.Type]
-	gemv, vec := d.gemv[w.Type]
 	tiled = tiled && n >= gemmRows
 	var xf []float32 // activations widened back from F16 for fnF32 kernels
 	if tiled && gemm.fnF32 != nil {
 		xf = f32Scratch(n * cols)
 		defer f32Bufs.Put(&xf)
 	}
-	var ext []byte // extended activations for ext kernels
+	// Extended activations (q8Ext) for the kernels that take them: the
+	// four-token tiles and/or the one-token dot of the same K.
+	xdot, hasX := d.xdot[w.Type]
+	extK := 0
+	switch {
+	case tiled && gemm.ext > 0:
+		extK = gemm.ext
+	case hasX:
+		extK = xdot.ext
+	}
+	hasX = hasX && xdot.ext == extK
+	var ext []byte
 	nb := cols / vl.BlockSize
 	erb := nb * q8ExtBytes
-	if tiled && gemm.ext > 0 {
+	if extK > 0 {
 		ext = byteScratch(&extBufs, n*erb)
 		defer extBufs.Put(&ext)
 	}
@@ -99,13 +117,13 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 			xr, ar := x[i*cols:(i+1)*cols], buf[i*arb:(i+1)*arb]
 			if ext != nil {
 				QuantizeActivations(vt, xr, ar)
-				q8Ext(ext[i*erb:(i+1)*erb], ar, nb, gemm.ext)
+				q8Ext(ext[i*erb:(i+1)*erb], ar, nb, extK)
 				continue
 			}
 			if vt == F16 {
 				d.conv.toF16(ar, xr) // same bytes as QuantizeActivations
 				if xf != nil {
-					d.conv.fromF6(xf[i*cols:(i+1)*cols], ar)
+					d.conv.fromF16(xf[i*cols:(i+1)*cols], ar)
 				}
 				continue
 			}
@@ -127,7 +145,7 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 					for r := r0; r < r1; r++ {
 						if xf != nil {
 							gemm.fnF32(cols, w.Data[r*wrb:(r+1)*wrb], xf[i*cols:], cols, &out)
-						} else if ext != nil {
+						} else if gemm.ext > 0 {
 							gemm.fn(cols, w.Data[r*wrb:(r+1)*wrb], ext[i*erb:], erb, gemmRows, &out)
 						} else {
 							gemm.fn(cols, w.Data[r*wrb:(r+1)*wrb], a, arb, gemmRows, &out)
@@ -139,17 +157,15 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 				}
 			}
 			for ; i < n; i++ {
-				a := buf[i*arb : (i+1)*arb]
-				r := r0
-				if vec {
-					for ; r+gemmRows <= r1; r += gemmRows {
-						gemv.fn(cols, w.Data[r*wrb:], wrb, a, &out)
-						for k := range gemmRows {
-							dst[i*rows+r+k] = out[k]
-						}
+				if hasX {
+					a := ext[i*erb : (i+1)*erb]
+					for r := r0; r < r1; r++ {
+						dst[i*rows+r] = xdot.fn(cols, w.Data[r*wrb:(r+1)*wrb], a)
 					}
+					continue
 				}
-				for ; r < r1; r++ {
+				a := buf[i*arb : (i+1)*arb]
+				for r := r0; r < r1; r++ {
 					dst[i*rows+r] = dot(cols, w.Data[r*wrb:(r+1)*wrb], a)
 				}
 			}

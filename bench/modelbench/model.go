@@ -51,6 +51,10 @@ type Result struct {
 	SamplesNs   []int64   `json:"samples_ns"`
 	SamplesTs   []float64 `json:"samples_ts"`
 	CPULevel    string    `json:"pagoda_cpu_level"`
+	// With -bw: the measured read bandwidth and the tg bound it gives,
+	// bandwidth / bytes of weights (every weight is read once per token).
+	BandwidthGBs float64 `json:"pagoda_bandwidth_gbs,omitempty"`
+	TgBoundTs    float64 `json:"pagoda_tg_bound_ts,omitempty"`
 }
 
 // Test names the test as llama-bench prints it: pp512, tg128, or pp512+tg128.
@@ -89,6 +93,7 @@ func ModelMain(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print a JSON array (llama-bench -o json fields)")
 	output := fs.String("o", "md", "output format: md or json (as llama-bench)")
 	cpu := fs.String("cpu", "", "highest CPU level to use: generic, avx2, avx512, avx512vnni, neon (default: PAGODA_CPU or the best)")
+	bw := fs.Bool("bw", false, "also measure the memory read bandwidth (2 GiB buffer) and print the tg bound it gives")
 	profile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the timed runs to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pagoda bench model -m FILE [-p 512] [-n 128] [-t 2] [-r 5] [--json]")
@@ -187,11 +192,19 @@ func ModelMain(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "pagoda bench model: %s: %v\n", r.Test(), err)
 				return 1
 			}
+			if *bw && r.NGen > 0 {
+				r.BandwidthGBs = ReadBandwidth(2<<30, r.NThreads, 3) / 1e9
+				r.TgBoundTs = r.BandwidthGBs * 1e9 / float64(r.ModelSize)
+			}
 			results = append(results, r)
 			if !jsonOut {
 				fmt.Fprintf(stdout, "| %-30s | %7.2f MiB | %10s | %-10s | %7d | %13s | %8.2f ± %.2f |\n",
 					r.ModelType, float64(r.ModelSize)/(1<<20), paramsLabel(r.ModelParams), "pagoda-"+r.CPULevel,
 					r.NThreads, r.Test(), r.AvgTs, r.StddevTs)
+				if r.TgBoundTs > 0 {
+					fmt.Fprintf(stdout, "|   read bandwidth %.1f GB/s with %d threads: tg bound %.1f t/s, %s at %.0f%% of it |\n",
+						r.BandwidthGBs, r.NThreads, r.TgBoundTs, r.Test(), 100*r.AvgTs/r.TgBoundTs)
+				}
 			}
 		}
 		pool.Close()

@@ -7,6 +7,7 @@ import (
 	"github.com/pagoda-llm/pagoda/bench"
 	"github.com/pagoda-llm/pagoda/bench/batched"
 	"github.com/pagoda-llm/pagoda/bench/modelbench"
+	"github.com/pagoda-llm/pagoda/bench/quality"
 )
 
 // benchCommands are the `pagoda bench` subcommands.
@@ -17,6 +18,8 @@ func benchCommands() []command {
 		{"batched", "prompt and generation speed with many parallel sequences (like llama-batched-bench)", batched.Main},
 		{"model", "prompt and generation speed of one sequence (like llama-bench)", modelbench.ModelMain},
 		{"synth", "write a random-weight llama-shaped model for benchmarks", modelbench.SynthMain},
+		{"quality", "perplexity and KL divergence like llama-perplexity", quality.QualityMain},
+		{"quant-table", "quantize to every level and tabulate size, quality, speed", quality.QuantTableMain},
 	}
 }
 
