@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // func dotF32AVX2(x, y *byte, n int) float32
 //
@@ -51,12 +52,7 @@ f32loop:
 	VADDPS Y2, Y0, Y0
 	VADDPS Y3, Y1, Y1
 	VADDPS Y0, Y1, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X0, X1, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
+	HSUM8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -1,27 +1,12 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // Multi-row kernels: one weight row times four activation rows. The weight
 // block is loaded and unpacked once for the four rows; each row keeps its
 // own accumulator with exactly the steps of the one-row kernels in
 // dot_amd64.s, so every output is bit-identical to the one-row dot.
-
-// HSUMTO reduces the eight lanes of Y(r) as hsum_float_8 and stores the sum
-// at off(AX). Clobbers X(t).
-#define HSUMTO(yr, xr, xt, off) \
-	VEXTRACTF128 $1, yr, xt \
-	VADDPS       xr, xt, xr \
-	VMOVHLPS     xr, xr, xt \
-	VADDPS       xt, xr, xr \
-	VMOVSHDUP    xr, xt     \
-	VADDSS       xt, xr, xr \
-	MOVSS        xr, off(AX)
-
-#define BYTES(c, r) \
-	MOVL         $c, AX \
-	VMOVD        AX, X11 \
-	VPBROADCASTD X11, r
 
 // func gemmQ8_0x4AVX2(x, y *byte, ystride, nb int, out *[4]float32)
 TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $0-40

@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // Four-token kernels over "extended" Q8_0 activations (see q8ext in
 // matmul_ext.go): per block 32 bytes of int32 lanes c = -K·(sum of each
@@ -8,20 +9,6 @@
 // unsigned (Q4_0: the raw nibbles, K = 8; Q8_0: x+128, K = 128), so one
 // VPDPBUSD on top of c gives the same int32 lanes as the sign trick of the
 // one-row kernels, and each output is bit-identical to them.
-
-#define HSUMTO(yr, xr, xt, off) \
-	VEXTRACTF128 $1, yr, xt \
-	VADDPS       xr, xt, xr \
-	VMOVHLPS     xr, xr, xt \
-	VADDPS       xt, xr, xr \
-	VMOVSHDUP    xr, xt     \
-	VADDSS       xt, xr, xr \
-	MOVSS        xr, off(AX)
-
-#define BYTES(c, r) \
-	MOVL         $c, AX \
-	VMOVD        AX, X11 \
-	VPBROADCASTD X11, r
 
 // func gemmXQ4_0x4AVX2(x, y *byte, ystride, nb int, out *[4]float32)
 TEXT ·gemmXQ4_0x4AVX2(SB), NOSPLIT, $0-40
