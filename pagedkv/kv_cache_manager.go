@@ -233,7 +233,7 @@ func SlotMapping(table []int32, blockSize, start, end int, dst []int32) ([]int32
 		return dst, fmt.Errorf("pagedkv: positions [%d,%d) outside a table of %d blocks of %d", start, end, len(table), blockSize)
 	}
 	for pos := start; pos < end; pos++ {
-		dst = append(dst, table[pos/blockSize]*int32(blockSize)+int32(pos%blockSize))
+		dst = append(dst, int32(SlotOf(table, blockSize, pos)))
 	}
 	return dst, nil
 }
