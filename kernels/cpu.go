@@ -117,6 +117,9 @@ type dispatch struct {
 	xdot  map[Type]extDotImpl
 	f16   f16AccImpl // Attend's F16 accumulator updates
 	conv  convImpl
+	// packedOne and packedMany multiply packed Q4_0 (repack.go) by one
+	// and by several tokens; fn is nil when the level has none.
+	packedOne, packedMany packedImpl
 }
 
 var (
@@ -148,6 +151,7 @@ func build(l Level) *dispatch {
 		f16:   f16AccFor(l),
 		conv:  convFor(l),
 	}
+	d.packedOne, d.packedMany = packedFor(l)
 	for t, tr := range traits {
 		if tr.VecDot == nil {
 			continue
@@ -232,6 +236,10 @@ func Describe() []OpChoice {
 		if g, ok := d.gemm[t]; ok {
 			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s (1 weight row × 4 tokens)", t, tr.VecDotType), Impl: g.name})
 		}
+	}
+	if d.packedOne.fn != nil && d.packedMany.fn != nil {
+		out = append(out, OpChoice{Op: "gemv Q4_0·Q8_0 (repacked, 16 rows)", Impl: d.packedOne.name},
+			OpChoice{Op: fmt.Sprintf("gemm Q4_0·Q8_0 (repacked, 16 rows × %d tokens)", d.packedMany.tokens), Impl: d.packedMany.name})
 	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name})

@@ -292,7 +292,7 @@ func BenchmarkFastMatVec(b *testing.B) {
 	r := newRand(3)
 	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K, F16} {
 		const rows, cols = 2048, 2048
-		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
+		w := Pack(Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)})
 		for _, n := range []int{1, 8} {
 			x := randomFloats(r, n*cols)
 			dst := make([]float32, n*rows)
@@ -371,7 +371,7 @@ func BenchmarkMatVecDRAM(b *testing.B) {
 	r := newRand(4)
 	for _, typ := range []Type{Q4_0, Q8_0, Q4_K, Q6_K, F16} {
 		const rows, cols = 16384, 4096
-		w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
+		w := Pack(Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)})
 		x := randomFloats(r, cols)
 		dst := make([]float32, rows)
 		b.Run(typ.String(), func(b *testing.B) {

@@ -11,6 +11,8 @@ type Matrix struct {
 	Type       Type
 	Rows, Cols int
 	Data       []byte
+	// packed is the interleaved copy Pack makes for the fast kernels.
+	packed []byte
 }
 
 // rowBytes is the size of one row; Cols must be a whole number of blocks.
@@ -55,7 +57,10 @@ func f32Scratch(n int) []float32 {
 // four-weight-row kernel for one token was faster in cache but slower
 // streaming from memory than the one-row kernel, so decode uses the latter.)
 // Every multi-row kernel gives each output exactly the one-row kernel's
-// result, so MatMul agrees with VecDot at every level whatever n is.
+// result, so MatMul agrees with VecDot at every level whatever n is —
+// except for the Q4_0 matrices llama.cpp repacks (Rows a multiple of 8),
+// which get its repacked kernels' summation order (repack.go) at every
+// level, and run on 16-row interleaved kernels when Pack prepared them.
 //
 // Like VecDot, it panics on a type without a dot product or on slices too
 // short for the shapes; callers check shapes when a model is loaded.
@@ -72,6 +77,10 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 			w.Rows, w.Cols, w.Type, n, len(x), len(dst), len(w.Data)))
 	}
 	if n <= 0 || w.Rows == 0 {
+		return
+	}
+	if repacksQ4_0(w) {
+		matMulQ4_0Repacked(p, dst, w, x, n)
 		return
 	}
 	vl, _ := LayoutOf(tr.VecDotType)

@@ -46,23 +46,25 @@ func Load(f *loader.File) (*Model, error) {
 	m.tokEmbd = l.matrix("token_embd.weight", nEmbd, nVocab)
 	m.outNorm = l.vector("output_norm.weight", nEmbd)
 	if _, ok := f.Tensor("output.weight"); ok {
-		m.output = l.matrix("output.weight", nEmbd, nVocab)
+		m.output = kernels.Pack(l.matrix("output.weight", nEmbd, nVocab))
 	} else {
-		m.output = m.tokEmbd // tied embeddings
+		// Tied embeddings: llama.cpp duplicates token_embd for the output
+		// matmul, where it may be repacked like any weight.
+		m.output = kernels.Pack(m.tokEmbd)
 	}
 	m.layers = make([]layer, cfg.BlockCount)
 	for i := range m.layers {
 		p := fmt.Sprintf("blk.%d.", i)
 		ly := &m.layers[i]
 		ly.attnNorm = l.vector(p+"attn_norm.weight", nEmbd)
-		ly.wq = l.matrix(p+"attn_q.weight", nEmbd, qDim)
-		ly.wk = l.matrix(p+"attn_k.weight", nEmbd, kvDim)
-		ly.wv = l.matrix(p+"attn_v.weight", nEmbd, kvDim)
-		ly.wo = l.matrix(p+"attn_output.weight", qDim, nEmbd)
+		ly.wq = l.weight(p+"attn_q.weight", nEmbd, qDim)
+		ly.wk = l.weight(p+"attn_k.weight", nEmbd, kvDim)
+		ly.wv = l.weight(p+"attn_v.weight", nEmbd, kvDim)
+		ly.wo = l.weight(p+"attn_output.weight", qDim, nEmbd)
 		ly.ffnNorm = l.vector(p+"ffn_norm.weight", nEmbd)
-		ly.wGate = l.matrix(p+"ffn_gate.weight", nEmbd, cfg.FeedForwardLength)
-		ly.wUp = l.matrix(p+"ffn_up.weight", nEmbd, cfg.FeedForwardLength)
-		ly.wDown = l.matrix(p+"ffn_down.weight", cfg.FeedForwardLength, nEmbd)
+		ly.wGate = l.weight(p+"ffn_gate.weight", nEmbd, cfg.FeedForwardLength)
+		ly.wUp = l.weight(p+"ffn_up.weight", nEmbd, cfg.FeedForwardLength)
+		ly.wDown = l.weight(p+"ffn_down.weight", cfg.FeedForwardLength, nEmbd)
 	}
 	if l.err != nil {
 		return nil, l.err
@@ -130,6 +132,12 @@ func (l *loaderCtx) matrix(name string, cols, rows int) kernels.Matrix {
 		return kernels.Matrix{}
 	}
 	return kernels.Matrix{Type: t.Type, Rows: rows, Cols: cols, Data: l.f.TensorData(t)}
+}
+
+// weight is matrix for a matmul weight: packed for the fast kernels where
+// the CPU has them (kernels.Pack).
+func (l *loaderCtx) weight(name string, cols, rows int) kernels.Matrix {
+	return kernels.Pack(l.matrix(name, cols, rows))
 }
 
 func (l *loaderCtx) vector(name string, n int) []float32 {

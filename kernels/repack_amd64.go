@@ -1,0 +1,33 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+// Go declarations of repack_amd64.s: one group of 16 packed Q4_0 rows (nb
+// blocks at w) times one or four q8Sum activation rows (a, a+stride, ...).
+
+//go:noescape
+func gemvQ4_0x16VNNI(w, a *byte, nb int, out *[packedTokens][packRows]float32)
+
+//go:noescape
+func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
+
+func init() {
+	registerPacked(LevelAVX512VNNI, "avx512vnni", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(w, a, stride, nb, 1)
+		gemvQ4_0x16VNNI(&w[0], &a[0], nb, out)
+	})
+	registerPacked(LevelAVX512VNNI, "avx512vnni", 4, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(w, a, stride, nb, 4)
+		gemmQ4_0x16x4VNNI(&w[0], &a[0], stride, nb, out)
+	})
+}
+
+// checkPacked panics unless the group and every activation row a kernel
+// reads are in bounds.
+func checkPacked(w, a []byte, stride, nb, tokens int) {
+	if nb <= 0 {
+		panic("kernels: packed kernel needs at least one block")
+	}
+	_ = w[nb*q4Pack-1]
+	_ = a[(tokens-1)*stride+nb*q8SumBytes-1]
+}

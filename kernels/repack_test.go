@@ -1,0 +1,113 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestRepackedQ4_0MatchesReference checks MatMul on Q4_0 matrices llama.cpp
+// repacks (rows a multiple of 8, including ones that leave a padded 16-row
+// group) against dotQ4_0Repacked row by row, bit for bit, at every level,
+// packed and unpacked, for token counts around the four-token kernel, with
+// normal and extreme scales and a pool that splits groups unevenly.
+func TestRepackedQ4_0MatchesReference(t *testing.T) {
+	pool := NewPool(3)
+	defer pool.Close()
+	check := func(t *testing.T, seed uint64) {
+		r := newRand(seed)
+		for _, rows := range []int{8, 16, 24, 40, 64} {
+			for _, nb := range []int{1, 3, 11} {
+				cols := 32 * nb
+				w := Matrix{Type: Q4_0, Rows: rows, Cols: cols, Data: randomRow(r, Q4_0, rows*cols)}
+				if rows == 40 {
+					scaleRow(r, Q4_0, w.Data, -12, 12)
+				}
+				pw := Pack(w)
+				for _, n := range []int{1, 2, 3, 4, 5, 8, 9} {
+					x := randomFloats(r, n*cols)
+					want := make([]float32, n*rows)
+					for i := 0; i < n; i++ {
+						a := quantized(Q8_0, x[i*cols:(i+1)*cols])
+						for rr := 0; rr < rows; rr++ {
+							want[i*rows+rr] = dotQ4_0Repacked(cols, w.Row(rr), a)
+						}
+					}
+					for _, m := range []Matrix{w, pw} {
+						for _, p := range []*Pool{nil, pool} {
+							got := make([]float32, n*rows)
+							MatMul(p, got, m, x, n)
+							for k := range want {
+								if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+									t.Fatalf("rows=%d cols=%d n=%d packed=%v threads=%d: dst[%d] = %v, want %v",
+										rows, cols, n, m.Packed(), p.Threads(), k, got[k], want[k])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Run("generic", func(t *testing.T) { check(t, 70) })
+	forEachLevel(t, func(t *testing.T, l Level) { check(t, 71+uint64(l)) })
+}
+
+// TestRepackedQ4_0Dot bounds the repacked order's result against the
+// dequantize-then-float64 dot: exact integer block sums, so only one float32
+// rounding of d_w·d_a and of each fma per block: |got-want| <= (nb+1)·2^-23·M,
+// M = Σ|w_k·a_k|.
+func TestRepackedQ4_0Dot(t *testing.T) {
+	r := newRand(72)
+	for trial := 0; trial < 200; trial++ {
+		nb := 1 + r.IntN(40)
+		n := 32 * nb
+		w := randomRow(r, Q4_0, n)
+		a := quantized(Q8_0, randomFloats(r, n))
+		wf, af := mustDequant(Q4_0, w, n), mustDequant(Q8_0, a, n)
+		var want, mag float64
+		for k := range wf {
+			want += float64(wf[k]) * float64(af[k])
+			mag += math.Abs(float64(wf[k]) * float64(af[k]))
+		}
+		got := float64(dotQ4_0Repacked(n, w, a))
+		if bound := float64(nb+1) * math.Exp2(-23) * mag * 2; math.Abs(got-want) > bound {
+			t.Fatalf("nb=%d: got %v want %v (bound %v)", nb, got, want, bound)
+		}
+	}
+}
+
+// TestPackLayout checks that Pack keeps Data, pads the last group, and
+// leaves matrices llama.cpp does not repack alone.
+func TestPackLayout(t *testing.T) {
+	r := newRand(73)
+	w := Matrix{Type: Q4_0, Rows: 24, Cols: 64, Data: randomRow(r, Q4_0, 24*64)}
+	p := Pack(w)
+	if hasPackedKernel(DetectedLevel()) {
+		if !p.Packed() || len(p.packed) != 2*2*q4Pack {
+			t.Fatalf("packed %v, %d bytes", p.Packed(), len(p.packed))
+		}
+		// Row 17 lives in group 1, lane 1; its second block's scale and chunk 2.
+		blk := p.packed[(1*2+1)*q4Pack:]
+		src := w.Row(17)[18:36]
+		if blk[2] != src[0] || blk[3] != src[1] || string(blk[32+64*2+4:32+64*2+8]) != string(src[2+8:2+12]) {
+			t.Fatal("row 17 block 1 is not where the layout says")
+		}
+		// Lanes 8..15 of group 1 are padding.
+		for _, b := range blk[16:32] {
+			if b != 0 {
+				t.Fatal("padding rows are not zero")
+			}
+		}
+	}
+	if &p.Data[0] != &w.Data[0] {
+		t.Fatal("Pack replaced Data")
+	}
+	odd := Matrix{Type: Q4_0, Rows: 12, Cols: 64, Data: randomRow(r, Q4_0, 12*64)}
+	if Pack(odd).Packed() {
+		t.Fatal("a 12-row matrix was packed (llama.cpp repacks only multiples of 8)")
+	}
+	q8 := Matrix{Type: Q8_0, Rows: 16, Cols: 64, Data: randomRow(r, Q8_0, 16*64)}
+	if Pack(q8).Packed() {
+		t.Fatal("Q8_0 was packed")
+	}
+}
