@@ -18,7 +18,12 @@ const swigluLanes = 16
 // rest through ggml_silu_f32. dst may alias gate or up.
 func SwiGLU(dst, gate, up []float32) {
 	vec := len(dst) / swigluLanes * swigluLanes
-	for i := range dst {
+	start := 0
+	if f := current().vec.swiglu; f != nil {
+		f(dst, gate, up)
+		start = vec
+	}
+	for i := start; i < len(dst); i++ {
 		g := gate[i]
 		if i < vec {
 			dst[i] = g / (1 + vexpf(-g)) * up[i]

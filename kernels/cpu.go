@@ -120,6 +120,7 @@ type dispatch struct {
 	// packedOne and packedMany multiply packed Q4_0 (repack.go) by one
 	// and by several tokens; fn is nil when the level has none.
 	packedOne, packedMany packedImpl
+	vec                   vecImpl // activation quantization, SwiGLU
 }
 
 var (
@@ -152,6 +153,7 @@ func build(l Level) *dispatch {
 		conv:  convFor(l),
 	}
 	d.packedOne, d.packedMany = packedFor(l)
+	d.vec = vecFor(l)
 	for t, tr := range traits {
 		if tr.VecDot == nil {
 			continue
@@ -242,7 +244,9 @@ func Describe() []OpChoice {
 			OpChoice{Op: fmt.Sprintf("gemm Q4_0·Q8_0 (repacked, 16 rows × %d tokens)", d.packedMany.tokens), Impl: d.packedMany.name})
 	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
-	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name})
+	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name},
+		OpChoice{Op: "activations F32→Q8_0", Impl: d.vec.name},
+		OpChoice{Op: "SwiGLU", Impl: d.vec.name})
 	sort.Slice(out, func(i, j int) bool { return out[i].Op < out[j].Op })
 	return out
 }

@@ -43,6 +43,10 @@ func QuantizeActivations(t Type, x []float32, dst []byte) {
 	}
 	switch t {
 	case Q8_0:
+		if q := current().vec.quantQ8_0; q != nil {
+			q(x, dst)
+			return
+		}
 		for i := 0; i < len(x)/32; i++ {
 			quantizeBlockQ8(x[32*i:32*i+32], dst[34*i:34*i+34], false)
 		}

@@ -1,0 +1,136 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// func quantizeQ8_0AVX512(x *float32, dst *byte, nb int)
+// One Q8_0 block per iteration, as quantize_row_q8_0's AVX path: amax =
+// max|x|, d = amax/127 stored as f16 (nearest even), id = 127/amax (0 for
+// an all-zero block), q = x·id rounded to nearest even (MXCSR default).
+TEXT ·quantizeQ8_0AVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ nb+16(FP), CX
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x42fe0000, AX // 127.0
+	VMOVD AX, X30
+	VXORPS X29, X29, X29
+
+q8loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VANDPS  Z31, Z0, Z2
+	VANDPS  Z31, Z1, Z3
+	VMAXPS  Z3, Z2, Z2
+	VEXTRACTF32X8 $1, Z2, Y3
+	VMAXPS  Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VMAXPS  X3, X2, X2
+	VMOVHLPS X2, X2, X3
+	VMAXPS  X3, X2, X2
+	VMOVSHDUP X2, X3
+	VMAXSS  X3, X2, X2        // amax
+	VDIVSS  X30, X2, X4       // d = amax/127
+	VCVTPS2PH $0, X4, X5
+	VPEXTRW $0, X5, AX
+	MOVW    AX, (DI)
+	VXORPS  X6, X6, X6
+	VUCOMISS X29, X2
+	JE      q8zero
+	VDIVSS  X2, X30, X6       // id = 127/amax
+
+q8zero:
+	VBROADCASTSS X6, Z6
+	VMULPS  Z6, Z0, Z0
+	VMULPS  Z6, Z1, Z1
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VPMOVDB Z0, X0
+	VPMOVDB Z1, X1
+	VMOVDQU X0, 2(DI)
+	VMOVDQU X1, 18(DI)
+	ADDQ $128, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8loop
+	VZEROUPPER
+	RET
+
+// func swigluAVX512(dst, gate, up *float32, n int)
+// dst[i] = silu(gate[i]) * up[i] for n a multiple of 16, as ggml's
+// ggml_vec_swiglu_f32 on AVX-512: silu(g) = g / (1 + v_expf(0 - g)) with
+// ggml_v_expf (ARM optimized-routines' expf): the same constants, the same
+// FMAs in the same order, VSCALEFPS for the 2^n scaling, and lanes with
+// |n| > 192 replaced by 0 (n <= 0) or +Inf.
+TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JZ   swigludone
+	MOVL $0x4b400000, AX // 0x1.8p23
+	VPBROADCASTD AX, Z20
+	MOVL $0x3fb8aa3b, AX // 0x1.715476p+0
+	VPBROADCASTD AX, Z21
+	MOVL $0x3f317200, AX // 0x1.62e4p-1
+	VPBROADCASTD AX, Z22
+	MOVL $0x35bfbe8e, AX // 0x1.7f7d1cp-20
+	VPBROADCASTD AX, Z23
+	MOVL $0x3c072010, AX // 0x1.0e4020p-7
+	VPBROADCASTD AX, Z24
+	MOVL $0x3d2b9f17, AX // 0x1.573e2ep-5
+	VPBROADCASTD AX, Z25
+	MOVL $0x3e2aaf33, AX // 0x1.555e66p-3
+	VPBROADCASTD AX, Z26
+	MOVL $0x3efffedb, AX // 0x1.fffdb6p-2
+	VPBROADCASTD AX, Z27
+	MOVL $0x3f7ffff6, AX // 0x1.ffffecp-1
+	VPBROADCASTD AX, Z28
+	MOVL $0x3f800000, AX // 1
+	VPBROADCASTD AX, Z29
+	MOVL $0x43400000, AX // 192
+	VPBROADCASTD AX, Z30
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x7f800000, AX // +Inf
+	VPBROADCASTD AX, Z19
+	VXORPS Z18, Z18, Z18
+
+swigluloop:
+	VMOVUPS      (SI), Z0      // g
+	VSUBPS       Z0, Z18, Z1   // x = 0 - g
+	VMOVAPS      Z20, Z2
+	VFMADD231PS  Z21, Z1, Z2   // z = x·log2(e) + r
+	VSUBPS       Z20, Z2, Z3   // n = z - r
+	VMOVAPS      Z1, Z4
+	VFNMADD231PS Z22, Z3, Z4   // x - n·ln2hi
+	VFNMADD231PS Z23, Z3, Z4   // b = that - n·ln2lo
+	VANDPS       Z31, Z3, Z5
+	VCMPPS       $0x1e, Z30, Z5, K1 // |n| > 192
+	VCMPPS       $0x12, Z18, Z3, K2 // n <= 0
+	VMULPS       Z4, Z4, Z6    // u = b·b
+	VMOVAPS      Z25, Z7
+	VFMADD231PS  Z24, Z4, Z7   // c5·b + c4
+	VMOVAPS      Z27, Z8
+	VFMADD231PS  Z26, Z4, Z8   // c3·b + c2
+	VFMADD231PS  Z7, Z6, Z8    // (c5·b + c4)·u + (c3·b + c2)
+	VMOVAPS      Z29, Z9
+	VFMADD231PS  Z28, Z4, Z9   // c1·b + 1
+	VFMADD231PS  Z8, Z6, Z9    // j
+	VSCALEFPS    Z3, Z9, Z10   // j·2^n
+	VBLENDMPS    Z18, Z19, K2, Z11
+	VMOVAPS      Z11, K1, Z10
+	VADDPS       Z29, Z10, Z10 // 1 + e^-g
+	VDIVPS       Z10, Z0, Z10  // silu(g)
+	VMULPS       (DX), Z10, Z10
+	VMOVUPS      Z10, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  swigluloop
+
+swigludone:
+	VZEROUPPER
+	RET
