@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/pagoda-llm/pagoda/internal/cpuprof"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -148,6 +149,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	batch := fs.Int("b", 2048, "most tokens per forward pass while prefilling")
 	kvName := fs.String("kv-cache-type", "f16", "KV cache type: f16, f32, q8_0")
 	asJSON := fs.Bool("json", false, "print one JSON object per line (llama-batched-bench's jsonl fields)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -196,6 +198,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pagoda bench batched: -npp + -ntg = %d exceeds the model's context length %d\n", cfg.NPP+cfg.NTG, m.Config.ContextLength)
 		return 2
 	}
+	stopProfile, err := cpuprof.Start(*profile)
+	if err != nil {
+		fmt.Fprintln(stderr, "pagoda bench batched:", err)
+		return 1
+	}
+	defer stopProfile()
 	if !*asJSON {
 		fmt.Fprintf(stdout, "main: n_kv_max = %d, n_batch = %d, n_threads = %d, kv type = %s, kernels = %s\n\n",
 			maxOf(cfg.NPL)*(cfg.NPP+cfg.NTG), cfg.BatchSize, cfg.Threads, cfg.KVType, kernels.CurrentLevel())

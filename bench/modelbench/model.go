@@ -9,13 +9,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pagoda-llm/pagoda/internal/cpuprof"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -164,19 +163,12 @@ func ModelMain(args []string, stdout, stderr io.Writer) int {
 			tests = append(tests, [2]int{0, n})
 		}
 	}
-	if *profile != "" {
-		pf, err := os.Create(*profile)
-		if err != nil {
-			fmt.Fprintln(stderr, "pagoda bench model:", err)
-			return 1
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			fmt.Fprintln(stderr, "pagoda bench model:", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprof.Start(*profile)
+	if err != nil {
+		fmt.Fprintln(stderr, "pagoda bench model:", err)
+		return 1
 	}
+	defer stopProfile()
 	var results []Result
 	if !jsonOut {
 		fmt.Fprintln(stdout, "| model | size | params | backend | threads | test | t/s |")
