@@ -58,10 +58,12 @@ func RoPE(x []float32, nHeads, headDim, pos int, p RoPEParams) {
 			}
 			x0, x1 := v[a], v[b]
 			// gcc contracts ggml's x0*cos - x1*sin and x0*sin + x1*cos
-			// into these FMAs (-ffp-contract=fast); mirroring them keeps
-			// K's F16 rounding, and so the logits, bit-identical far longer.
+			// into these FMAs (-ffp-contract=fast), the first product of
+			// each fused; checked bit for bit against llama.cpp's rope
+			// output. Mirroring them keeps K's F16 rounding, and so the
+			// logits, identical.
 			v[a] = fmaf(x0, c, -float32(x1*s))
-			v[b] = fmaf(x1, c, float32(x0*s))
+			v[b] = fmaf(x0, s, float32(x1*c))
 		}
 	}
 }
@@ -96,7 +98,7 @@ func ropeYarn(thetaExtrap, freqScale float32, corr [2]float32, i0 int, extFactor
 		theta = float32(thetaInterp*(1-rampMix)) + float32(thetaExtrap*rampMix)
 		mscale *= 1 + float32(0.1*logf(1/freqScale))
 	}
-	return float32(math.Cos(float64(theta))) * mscale, float32(math.Sin(float64(theta))) * mscale
+	return cosf(theta) * mscale, sinf(theta) * mscale
 }
 
 func ropeYarnRamp(low, high float32, i0 int) float32 {

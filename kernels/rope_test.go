@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -140,6 +142,42 @@ func TestRoPEYarnOffIsPlain(t *testing.T) {
 		for i := range x {
 			if x[i] != y[i] {
 				t.Fatalf("neox=%v: element %d differs: %v vs %v", neox, i, x[i], y[i])
+			}
+		}
+	}
+}
+
+// TestRoPEMatchesLlamaCpp checks RoPE bit for bit against llama.cpp's rope
+// output for 48 positions of 8 query and 4 key heads (testdata/rope).
+func TestRoPEMatchesLlamaCpp(t *testing.T) {
+	read := func(name string) []float32 {
+		b, err := os.ReadFile("testdata/rope/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float32, len(b)/4)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return v
+	}
+	p := RoPEParams{NDims: 32, FreqBase: 10000, FreqScale: 1, AttnFactor: 1, BetaFast: 32, BetaSlow: 1, NCtxOrig: 2048}
+	for _, c := range []struct {
+		name  string
+		heads int
+	}{{"q", 8}, {"k", 4}} {
+		in, want := read(c.name+"-in.f32"), read(c.name+"-out.f32")
+		row := c.heads * 32
+		if len(in) != 48*row || len(want) != len(in) {
+			t.Fatalf("%s: %d and %d values, want %d", c.name, len(in), len(want), 48*row)
+		}
+		for pos := 0; pos < 48; pos++ {
+			got := append([]float32(nil), in[pos*row:(pos+1)*row]...)
+			RoPE(got, c.heads, 32, pos, p)
+			for i, g := range got {
+				if w := want[pos*row+i]; math.Float32bits(g) != math.Float32bits(w) {
+					t.Fatalf("%s pos %d [%d]: %v, llama.cpp %v", c.name, pos, i, g, w)
+				}
 			}
 		}
 	}

@@ -25,9 +25,3 @@ func Softmax(x []float32) {
 		x[i] *= inv
 	}
 }
-
-// expf is exp in float32 (computed in float64 and rounded, which is what a
-// correctly rounded libm expf returns).
-func expf(x float32) float32 {
-	return float32(math.Exp(float64(x)))
-}

@@ -171,26 +171,25 @@ func TestStories260KReferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			refs := readRefs(t, filepath.Join(testutil.RepoRoot(t), "testdata", "ref", "stories260K", "greedy-"+typ+".json"))
-			// ../shared/ref/README.md's tolerances: 0.03 (top-1 0.01) on
-			// F32/F16/BF16, 0.15 on the quantized files. pagoda meets them by
-			// mirroring llama.cpp's x86 arithmetic (F16 KV with F16 V
-			// accumulation, ggml's SIMD summation orders, its vector exp in
-			// SwiGLU, gcc's FMA contractions): Q5_0 and Q5_1 match to the last
-			// digit at every step. Q4_0 misses by 0.004: llama.cpp repacks
-			// Q4_0 matrices whose row count is a multiple of 8 (Q4_0_8x8) and
-			// sums their blocks in another order, which pagoda does not
-			// mirror yet; one flipped activation rounding then drifts.
+			// ../shared/ref/README.md's tolerances are 0.03 (top-1 0.01) on
+			// F32/F16/BF16 and 0.15 on the quantized files; pagoda holds the
+			// quantized files to the tight 0.03 too. It mirrors llama.cpp's
+			// x86 arithmetic (F16 KV with F16 V accumulation, ggml's SIMD
+			// summation orders, the repacked Q4_0 kernels' order, glibc's
+			// expf, ggml's vector exp in SwiGLU, gcc's FMA contractions in
+			// RoPE and the softmax), so every quantized stories260K file
+			// matches llama.cpp's log-probs to the last digit at every step.
+			// With identical logits the free-running greedy ids match all
+			// 64 steps of every prompt, quantized files included. F32/F16/
+			// BF16 differ by up to 0.023: llama.cpp runs prompt batches of
+			// those through llamafile's tinyBLAS, whose summation order
+			// pagoda does not mirror yet (the greedy ids still all match).
 			tol := tolerance{0.03, 0.01}
-			exact := typ == "F32" || typ == "F16" || typ == "BF16"
-			switch {
-			case exact:
-			case typ == "Q4_0":
-				tol = tolerance{0.16, 0.16}
-			default:
-				tol = tolerance{0.15, 0.15}
+			if typ != "F32" && typ != "F16" && typ != "BF16" {
+				tol = tolerance{0.03, 0.03}
 			}
 			worst := checkTeacherForced(t, m, refs, tol)
-			n := checkGreedy(t, m, refs, tol.all, exact)
+			n := checkGreedy(t, m, refs, tol.all, true)
 			t.Logf("%s: worst |Δ logprob| %.4f; %d greedy ids compared", typ, worst, n)
 		})
 	}
