@@ -117,10 +117,10 @@ type dispatch struct {
 	xdot  map[Type]extDotImpl
 	f16   f16AccImpl // Attend's F16 accumulator updates
 	conv  convImpl
-	// packedOne and packedMany multiply packed Q4_0 (repack.go) by one
-	// and by several tokens; fn is nil when the level has none.
-	packedOne, packedMany packedImpl
-	vec                   vecImpl // activation quantization, SwiGLU
+	// packed multiply packed Q4_0 (repack.go) by several tokens at once,
+	// most tokens first, the last taking one; nil when the level has none.
+	packed []packedImpl
+	vec    vecImpl // activation quantization, SwiGLU
 }
 
 var (
@@ -152,7 +152,7 @@ func build(l Level) *dispatch {
 		f16:   f16AccFor(l),
 		conv:  convFor(l),
 	}
-	d.packedOne, d.packedMany = packedFor(l)
+	d.packed = packedFor(l)
 	d.vec = vecFor(l)
 	for t, tr := range traits {
 		if tr.VecDot == nil {
@@ -239,9 +239,8 @@ func Describe() []OpChoice {
 			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s (1 weight row × 4 tokens)", t, tr.VecDotType), Impl: g.name})
 		}
 	}
-	if d.packedOne.fn != nil && d.packedMany.fn != nil {
-		out = append(out, OpChoice{Op: "gemv Q4_0·Q8_0 (repacked, 16 rows)", Impl: d.packedOne.name},
-			OpChoice{Op: fmt.Sprintf("gemm Q4_0·Q8_0 (repacked, 16 rows × %d tokens)", d.packedMany.tokens), Impl: d.packedMany.name})
+	for _, k := range d.packed {
+		out = append(out, OpChoice{Op: fmt.Sprintf("matmul Q4_0·Q8_0 (repacked, 16 rows × %d tokens)", k.tokens), Impl: k.name})
 	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name},

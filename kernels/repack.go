@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"sort"
 )
 
 // Repacked Q4_0 matrices.
@@ -118,7 +119,7 @@ type packedImpl struct {
 }
 
 // packedTokens is the most activation rows a packed kernel takes at once.
-const packedTokens = 4
+const packedTokens = 8
 
 var fastPacked []packedImpl
 
@@ -126,28 +127,28 @@ func registerPacked(level Level, name string, tokens int, fn func(w, a []byte, s
 	fastPacked = append(fastPacked, packedImpl{level, name, tokens, fn})
 }
 
-// packedFor returns the best one-token and multi-token packed kernels at
-// level l (zero values when there are none).
-func packedFor(l Level) (one, many packedImpl) {
-	one.level, many.level = -1, -1
+// packedFor returns the packed kernels level l runs, one per token count
+// (the best level for each), most tokens first; nil unless there is a
+// one-token kernel to finish any remainder with.
+func packedFor(l Level) []packedImpl {
+	best := map[int]packedImpl{}
 	for _, k := range fastPacked {
-		if k.level > l {
-			continue
-		}
-		if k.tokens == 1 && k.level > one.level {
-			one = k
-		}
-		if k.tokens > 1 && k.level > many.level {
-			many = k
+		if b, ok := best[k.tokens]; k.level <= l && (!ok || k.level > b.level) {
+			best[k.tokens] = k
 		}
 	}
-	return one, many
+	if _, ok := best[1]; !ok {
+		return nil
+	}
+	var out []packedImpl
+	for _, k := range best {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].tokens > out[j].tokens })
+	return out
 }
 
-func hasPackedKernel(l Level) bool {
-	one, many := packedFor(l)
-	return one.fn != nil && many.fn != nil
-}
+func hasPackedKernel(l Level) bool { return packedFor(l) != nil }
 
 // matMulQ4_0Repacked is MatMul for a matrix repacksQ4_0 accepts.
 func matMulQ4_0Repacked(p *Pool, dst []float32, w Matrix, x []float32, n int) {
@@ -156,7 +157,7 @@ func matMulQ4_0Repacked(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	buf := byteScratch(&actBufs, n*arb)
 	defer actBufs.Put(&buf)
 	d := current()
-	if w.packed == nil || d.packedOne.fn == nil || d.packedMany.fn == nil {
+	if w.packed == nil || d.packed == nil {
 		p.Run(n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], buf[i*arb:(i+1)*arb])
@@ -187,29 +188,28 @@ func matMulQ4_0Repacked(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	gb := nb * q4Pack // bytes of one group
 	// Groups in tiles that stay in L2 while every token passes over them.
 	tile := max(1, packTileBytes/gb)
-	one, many := d.packedOne, d.packedMany
+	kernels := d.packed
 	p.Run(groups, func(lo, hi int) {
 		var out [packedTokens][packRows]float32
-		put := func(g, i, t int) {
-			r0 := g * packRows
-			for k := range t {
-				copy(dst[(i+k)*rows+r0:(i+k)*rows+min(r0+packRows, rows)], out[k][:])
-			}
-		}
 		for g0 := lo; g0 < hi; g0 += tile {
 			g1 := min(g0+tile, hi)
-			i := 0
-			for ; i+many.tokens <= n; i += many.tokens {
-				for g := g0; g < g1; g++ {
-					many.fn(w.packed[g*gb:(g+1)*gb], sums[i*srb:], srb, nb, &out)
-					put(g, i, many.tokens)
+			// The widest kernel that fits the tokens left, down to one.
+			for i := 0; i < n; {
+				k := kernels[len(kernels)-1]
+				for _, c := range kernels {
+					if c.tokens <= n-i {
+						k = c
+						break
+					}
 				}
-			}
-			for ; i < n; i++ {
 				for g := g0; g < g1; g++ {
-					one.fn(w.packed[g*gb:(g+1)*gb], sums[i*srb:(i+1)*srb], srb, nb, &out)
-					put(g, i, 1)
+					k.fn(w.packed[g*gb:(g+1)*gb], sums[i*srb:], srb, nb, &out)
+					r0 := g * packRows
+					for t := range k.tokens {
+						copy(dst[(i+t)*rows+r0:(i+t)*rows+min(r0+packRows, rows)], out[t][:])
+					}
 				}
+				i += k.tokens
 			}
 		}
 	})

@@ -3,13 +3,16 @@
 package kernels
 
 // Go declarations of repack_amd64.s: one group of 16 packed Q4_0 rows (nb
-// blocks at w) times one or four q8Sum activation rows (a, a+stride, ...).
+// blocks at w) times one, four or eight q8Sum activation rows (a, a+stride, ...).
 
 //go:noescape
 func gemvQ4_0x16VNNI(w, a *byte, nb int, out *[packedTokens][packRows]float32)
 
 //go:noescape
 func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
+
+//go:noescape
+func gemmQ4_0x16x8VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
 
 func init() {
 	registerPacked(LevelAVX512VNNI, "avx512vnni", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
@@ -19,6 +22,10 @@ func init() {
 	registerPacked(LevelAVX512VNNI, "avx512vnni", 4, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
 		checkPacked(w, a, stride, nb, 4)
 		gemmQ4_0x16x4VNNI(&w[0], &a[0], stride, nb, out)
+	})
+	registerPacked(LevelAVX512VNNI, "avx512vnni", 8, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(w, a, stride, nb, 8)
+		gemmQ4_0x16x8VNNI(&w[0], &a[0], stride, nb, out)
 	})
 }
 

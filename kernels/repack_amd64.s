@@ -19,42 +19,45 @@
 	VPANDD    Z31, lo, lo \
 	VPANDD    Z31, hi, hi
 
-// TOKEN adds one token's block (q8Sum at R) into the float accumulator acc,
-// given the unpacked weights Z8..Z15 and the 16 weight scales in Z4.
-// Clobbers Z5, Z6, Z7.
-#define TOKEN(R, acc) \
-	VMULPS.BCST     4(R), Z4, Z5  \
-	VPBROADCASTD    (R), Z6       \
-	VPXORD          Z7, Z7, Z7    \
-	VPDPBUSD.BCST   8(R), Z8, Z6  \
-	VPDPBUSD.BCST   24(R), Z9, Z7 \
-	VPDPBUSD.BCST   12(R), Z10, Z6 \
-	VPDPBUSD.BCST   28(R), Z11, Z7 \
-	VPDPBUSD.BCST   16(R), Z12, Z6 \
-	VPDPBUSD.BCST   32(R), Z13, Z7 \
-	VPDPBUSD.BCST   20(R), Z14, Z6 \
-	VPDPBUSD.BCST   36(R), Z15, Z7 \
-	VPADDD          Z7, Z6, Z6    \
-	VCVTDQ2PS       Z6, Z6        \
-	VFMADD231PS     Z6, Z5, acc
-
+// UNPACK loads the block at SI: the 16 weight scales as float32 in Z16 and
+// the unsigned quants in Z8..Z15.
 #define UNPACK \
-	VCVTPH2PS (SI), Z4        \
+	VCVTPH2PS (SI), Z16       \
 	NIBBLES(32, Z8, Z9)       \
 	NIBBLES(96, Z10, Z11)     \
 	NIBBLES(160, Z12, Z13)    \
 	NIBBLES(224, Z14, Z15)
 
-#define MASK0F \
-	MOVL         $0x0f0f0f0f, AX \
-	VPBROADCASTD AX, Z31
+// TOKEN adds one token's block (q8Sum at R+AX) into the float accumulator
+// acc. Two integer chains halve the VPDPBUSD latency chain. Clobbers
+// Z17..Z19.
+#define TOKEN(R, acc) \
+	VMULPS.BCST     4(R)(AX*1), Z16, Z17  \
+	VPBROADCASTD    (R)(AX*1), Z18        \
+	VPXORD          Z19, Z19, Z19         \
+	VPDPBUSD.BCST   8(R)(AX*1), Z8, Z18   \
+	VPDPBUSD.BCST   24(R)(AX*1), Z9, Z19  \
+	VPDPBUSD.BCST   12(R)(AX*1), Z10, Z18 \
+	VPDPBUSD.BCST   28(R)(AX*1), Z11, Z19 \
+	VPDPBUSD.BCST   16(R)(AX*1), Z12, Z18 \
+	VPDPBUSD.BCST   32(R)(AX*1), Z13, Z19 \
+	VPDPBUSD.BCST   20(R)(AX*1), Z14, Z18 \
+	VPDPBUSD.BCST   36(R)(AX*1), Z15, Z19 \
+	VPADDD          Z19, Z18, Z18         \
+	VCVTDQ2PS       Z18, Z18              \
+	VFMADD231PS     Z18, Z17, acc
 
-// func gemvQ4_0x16VNNI(w, a *byte, nb int, out *[4][16]float32)
+#define SETUP \
+	MOVL         $0x0f0f0f0f, AX \
+	VPBROADCASTD AX, Z31         \
+	XORQ         AX, AX
+
+// func gemvQ4_0x16VNNI(w, a *byte, nb int, out *[8][16]float32)
 TEXT ·gemvQ4_0x16VNNI(SB), NOSPLIT, $0-32
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
-	MASK0F
+	SETUP
 	VPXORD Z0, Z0, Z0
 
 gemvloop:
@@ -67,16 +70,16 @@ gemvloop:
 	UNPACK
 	TOKEN(DI, Z0)
 	ADDQ $288, SI
-	ADDQ $40, DI
+	ADDQ $40, AX
 	DECQ CX
 	JNZ  gemvloop
 
-	MOVQ      out+24(FP), AX
-	VMOVUPS   Z0, (AX)
+	MOVQ    out+24(FP), AX
+	VMOVUPS Z0, (AX)
 	VZEROUPPER
 	RET
 
-// func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[4][16]float32)
+// func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[8][16]float32)
 TEXT ·gemmQ4_0x16x4VNNI(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
@@ -85,30 +88,77 @@ TEXT ·gemmQ4_0x16x4VNNI(SB), NOSPLIT, $0-40
 	LEAQ (DI)(BX*1), R8
 	LEAQ (R8)(BX*1), R9
 	LEAQ (R9)(BX*1), R10
-	MASK0F
+	SETUP
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 
-gemmloop:
+gemm4loop:
 	UNPACK
 	TOKEN(DI, Z0)
 	TOKEN(R8, Z1)
 	TOKEN(R9, Z2)
 	TOKEN(R10, Z3)
 	ADDQ $288, SI
-	ADDQ $40, DI
-	ADDQ $40, R8
-	ADDQ $40, R9
-	ADDQ $40, R10
+	ADDQ $40, AX
 	DECQ CX
-	JNZ  gemmloop
+	JNZ  gemm4loop
 
 	MOVQ    out+32(FP), AX
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	VMOVUPS Z2, 128(AX)
 	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func gemmQ4_0x16x8VNNI(w, a *byte, stride, nb int, out *[8][16]float32)
+TEXT ·gemmQ4_0x16x8VNNI(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ stride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	LEAQ (R11)(BX*1), R12
+	LEAQ (R12)(BX*1), R13
+	LEAQ (R13)(BX*1), DX
+	SETUP
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+gemm8loop:
+	UNPACK
+	TOKEN(DI, Z0)
+	TOKEN(R8, Z1)
+	TOKEN(R9, Z2)
+	TOKEN(R10, Z3)
+	TOKEN(R11, Z4)
+	TOKEN(R12, Z5)
+	TOKEN(R13, Z6)
+	TOKEN(DX, Z7)
+	ADDQ $288, SI
+	ADDQ $40, AX
+	DECQ CX
+	JNZ  gemm8loop
+
+	MOVQ    out+32(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
 	VZEROUPPER
 	RET

@@ -23,7 +23,7 @@ func TestRepackedQ4_0MatchesReference(t *testing.T) {
 					scaleRow(r, Q4_0, w.Data, -12, 12)
 				}
 				pw := Pack(w)
-				for _, n := range []int{1, 2, 3, 4, 5, 8, 9} {
+				for _, n := range []int{1, 2, 3, 4, 5, 8, 9, 12, 13, 17} {
 					x := randomFloats(r, n*cols)
 					want := make([]float32, n*rows)
 					for i := 0; i < n; i++ {
