@@ -14,7 +14,21 @@ func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]
 //go:noescape
 func gemmQ4_0x16x8VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
 
+//go:noescape
+func gemvQ4_0x16AVX2(w, a *byte, nb int, out *[packedTokens][packRows]float32)
+
+//go:noescape
+func gemmQ4_0x16x2AVX2(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
+
 func init() {
+	registerPacked(LevelAVX2, "avx2", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(w, a, stride, nb, 1)
+		gemvQ4_0x16AVX2(&w[0], &a[0], nb, out)
+	})
+	registerPacked(LevelAVX2, "avx2", 2, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(w, a, stride, nb, 2)
+		gemmQ4_0x16x2AVX2(&w[0], &a[0], stride, nb, out)
+	})
 	registerPacked(LevelAVX512VNNI, "avx512vnni", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
 		checkPacked(w, a, stride, nb, 1)
 		gemvQ4_0x16VNNI(&w[0], &a[0], nb, out)
