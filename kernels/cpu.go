@@ -117,9 +117,9 @@ type dispatch struct {
 	xdot  map[Type]extDotImpl
 	f16   f16AccImpl // Attend's F16 accumulator updates
 	conv  convImpl
-	// packed multiply packed Q4_0 (repack.go) by several tokens at once,
-	// most tokens first, the last taking one; nil when the level has none.
-	packed []packedImpl
+	// packed multiply packed matrices (packed.go) by several tokens at
+	// once, most tokens first, the last taking one; by type.
+	packed map[Type][]packedImpl
 	vec    vecImpl // activation quantization, SwiGLU
 }
 
@@ -152,7 +152,12 @@ func build(l Level) *dispatch {
 		f16:   f16AccFor(l),
 		conv:  convFor(l),
 	}
-	d.packed = packedFor(l)
+	d.packed = map[Type][]packedImpl{}
+	for t := range fastPacked {
+		if ks := packedFor(t, l); ks != nil {
+			d.packed[t] = ks
+		}
+	}
 	d.vec = vecFor(l)
 	for t, tr := range traits {
 		if tr.VecDot == nil {
@@ -239,8 +244,10 @@ func Describe() []OpChoice {
 			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s (1 weight row × 4 tokens)", t, tr.VecDotType), Impl: g.name})
 		}
 	}
-	for _, k := range d.packed {
-		out = append(out, OpChoice{Op: fmt.Sprintf("matmul Q4_0·Q8_0 (repacked, 16 rows × %d tokens)", k.tokens), Impl: k.name})
+	for t, ks := range d.packed {
+		for _, k := range ks {
+			out = append(out, OpChoice{Op: fmt.Sprintf("matmul %s·Q8_0 (packed, 16 rows × %d tokens)", t, k.tokens), Impl: k.name})
+		}
 	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name},

@@ -60,7 +60,8 @@ func f32Scratch(n int) []float32 {
 // result, so MatMul agrees with VecDot at every level whatever n is —
 // except for the Q4_0 matrices llama.cpp repacks (Rows a multiple of 8),
 // which get its repacked kernels' summation order (repack.go) at every
-// level, and run on 16-row interleaved kernels when Pack prepared them.
+// level. Matrices Pack prepared run on 16-row interleaved kernels
+// (packed.go) with the same numbers.
 //
 // Like VecDot, it panics on a type without a dot product or on slices too
 // short for the shapes; callers check shapes when a model is loaded.
@@ -79,8 +80,14 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	if n <= 0 || w.Rows == 0 {
 		return
 	}
+	if w.packed != nil {
+		if ks := current().packed[w.Type]; ks != nil {
+			matMulPacked(p, dst, w, x, n, ks)
+			return
+		}
+	}
 	if repacksQ4_0(w) {
-		matMulQ4_0Repacked(p, dst, w, x, n)
+		matMulQ4_0Reference(p, dst, w, x, n)
 		return
 	}
 	vl, _ := LayoutOf(tr.VecDotType)

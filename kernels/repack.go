@@ -3,7 +3,6 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
-	"sort"
 )
 
 // Repacked Q4_0 matrices.
@@ -21,8 +20,7 @@ import (
 // layout below only serves the fast kernels; the reference computes the
 // same numbers from the plain rows.
 //
-// Layout: rows in groups of packRows (the last group padded with zero
-// rows). For group g and block b, q4Pack bytes at (g·nb + b)·q4Pack:
+// Packed layout (packed.go): for group g and block b, q4Pack bytes:
 //
 //	[0:32)    the 16 rows' f16 scales
 //	[32:288)  four chunks of 64 bytes; chunk j holds, for row r, the four
@@ -31,45 +29,19 @@ import (
 //
 // so one 64-byte load gives sixteen rows × four quants, the shape of one
 // VPDPBUSD against four broadcast activation bytes.
-const (
-	packRows = 16
-	q4Pack   = packRows * 18
-)
+const q4Pack = packRows * 18
 
 // repacksQ4_0 reports whether m gets llama.cpp's repacked summation order.
 func repacksQ4_0(m Matrix) bool { return m.Type == Q4_0 && m.Rows%8 == 0 }
 
-// Pack returns m ready for MatMul's fastest kernels: a Q4_0 matrix that
-// llama.cpp repacks is interleaved into a copy (the plain rows stay in
-// Data for Row and the reference) when this build has a kernel for the
-// layout at the detected CPU level. Other matrices are returned as they are.
-// MatMul gives the same numbers with or without Pack.
-func Pack(m Matrix) Matrix {
-	if !repacksQ4_0(m) || !hasPackedKernel(DetectedLevel()) || m.packed != nil {
-		return m
+// packQ4_0 writes one Q4_0 block (18 bytes) as lane `lane` of a packed
+// block (scales, then four chunks of four bytes per row).
+func packQ4_0(dst, src []byte, lane int) {
+	copy(dst[2*lane:2*lane+2], src[:2])
+	for j := 0; j < 4; j++ {
+		copy(dst[32+64*j+4*lane:32+64*j+4*lane+4], src[2+4*j:6+4*j])
 	}
-	nb := m.Cols / 32
-	groups := (m.Rows + packRows - 1) / packRows
-	out := make([]byte, groups*nb*q4Pack)
-	rb := m.rowBytes()
-	for r := 0; r < m.Rows; r++ {
-		g, lane := r/packRows, r%packRows
-		row := m.Data[r*rb : (r+1)*rb]
-		for b := 0; b < nb; b++ {
-			dst := out[(g*nb+b)*q4Pack:]
-			src := row[18*b : 18*b+18]
-			copy(dst[2*lane:2*lane+2], src[:2])
-			for j := 0; j < 4; j++ {
-				copy(dst[32+64*j+4*lane:32+64*j+4*lane+4], src[2+4*j:6+4*j])
-			}
-		}
-	}
-	m.packed = out
-	return m
 }
-
-// Packed reports whether Pack interleaved m.
-func (m Matrix) Packed() bool { return m.packed != nil }
 
 // dotQ4_0Repacked is the reference dot product of a Q4_0 row with a Q8_0
 // row in the order of llama.cpp's repacked kernels
@@ -108,113 +80,24 @@ func q8Sum(dst, a []byte, nb int) {
 	}
 }
 
-// packedImpl is a kernel over packed Q4_0: one group of packRows rows
-// (nb blocks at w) times `tokens` activation rows in the q8Sum form at a,
-// a+stride, ..., writing out[t][r].
-type packedImpl struct {
-	level  Level
-	name   string
-	tokens int // activation rows per call (1 is the one-token form)
-	fn     func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32)
-}
-
-// packedTokens is the most activation rows a packed kernel takes at once.
-const packedTokens = 8
-
-var fastPacked []packedImpl
-
-func registerPacked(level Level, name string, tokens int, fn func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32)) {
-	fastPacked = append(fastPacked, packedImpl{level, name, tokens, fn})
-}
-
-// packedFor returns the packed kernels level l runs, one per token count
-// (the best level for each), most tokens first; nil unless there is a
-// one-token kernel to finish any remainder with.
-func packedFor(l Level) []packedImpl {
-	best := map[int]packedImpl{}
-	for _, k := range fastPacked {
-		if b, ok := best[k.tokens]; k.level <= l && (!ok || k.level > b.level) {
-			best[k.tokens] = k
-		}
-	}
-	if _, ok := best[1]; !ok {
-		return nil
-	}
-	var out []packedImpl
-	for _, k := range best {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].tokens > out[j].tokens })
-	return out
-}
-
-func hasPackedKernel(l Level) bool { return packedFor(l) != nil }
-
-// matMulQ4_0Repacked is MatMul for a matrix repacksQ4_0 accepts.
-func matMulQ4_0Repacked(p *Pool, dst []float32, w Matrix, x []float32, n int) {
-	cols, rows, nb := w.Cols, w.Rows, w.Cols/32
-	arb := nb * 34
+// matMulQ4_0Reference is MatMul for a matrix repacksQ4_0 accepts when
+// no packed kernel runs it: dotQ4_0Repacked row by row.
+func matMulQ4_0Reference(p *Pool, dst []float32, w Matrix, x []float32, n int) {
+	cols, rows, arb := w.Cols, w.Rows, w.Cols/32*34
 	buf := byteScratch(&actBufs, n*arb)
 	defer actBufs.Put(&buf)
-	d := current()
-	if w.packed == nil || d.packed == nil {
-		p.Run(n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], buf[i*arb:(i+1)*arb])
-			}
-		})
-		wrb := w.rowBytes()
-		p.Run(rows, func(lo, hi int) {
-			for i := 0; i < n; i++ {
-				a := buf[i*arb : (i+1)*arb]
-				for r := lo; r < hi; r++ {
-					dst[i*rows+r] = dotQ4_0Repacked(cols, w.Data[r*wrb:(r+1)*wrb], a)
-				}
-			}
-		})
-		return
-	}
-	srb := nb * q8SumBytes
-	sums := byteScratch(&extBufs, n*srb)
-	defer extBufs.Put(&sums)
 	p.Run(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			a := buf[i*arb : (i+1)*arb]
-			QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
-			q8Sum(sums[i*srb:(i+1)*srb], a, nb)
+			QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], buf[i*arb:(i+1)*arb])
 		}
 	})
-	groups := (rows + packRows - 1) / packRows
-	gb := nb * q4Pack // bytes of one group
-	// Groups in tiles that stay in L2 while every token passes over them.
-	tile := max(1, packTileBytes/gb)
-	kernels := d.packed
-	p.Run(groups, func(lo, hi int) {
-		var out [packedTokens][packRows]float32
-		for g0 := lo; g0 < hi; g0 += tile {
-			g1 := min(g0+tile, hi)
-			// The widest kernel that fits the tokens left, down to one.
-			for i := 0; i < n; {
-				k := kernels[len(kernels)-1]
-				for _, c := range kernels {
-					if c.tokens <= n-i {
-						k = c
-						break
-					}
-				}
-				for g := g0; g < g1; g++ {
-					k.fn(w.packed[g*gb:(g+1)*gb], sums[i*srb:], srb, nb, &out)
-					r0 := g * packRows
-					for t := range k.tokens {
-						copy(dst[(i+t)*rows+r0:(i+t)*rows+min(r0+packRows, rows)], out[t][:])
-					}
-				}
-				i += k.tokens
+	wrb := w.rowBytes()
+	p.Run(rows, func(lo, hi int) {
+		for i := 0; i < n; i++ {
+			a := buf[i*arb : (i+1)*arb]
+			for r := lo; r < hi; r++ {
+				dst[i*rows+r] = dotQ4_0Repacked(cols, w.Data[r*wrb:(r+1)*wrb], a)
 			}
 		}
 	})
 }
-
-// packTileBytes bounds the packed weights one thread keeps hot while the
-// tokens pass over them.
-const packTileBytes = 256 << 10

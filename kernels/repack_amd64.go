@@ -21,34 +21,35 @@ func gemvQ4_0x16AVX2(w, a *byte, nb int, out *[packedTokens][packRows]float32)
 func gemmQ4_0x16x2AVX2(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
 
 func init() {
-	registerPacked(LevelAVX2, "avx2", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
-		checkPacked(w, a, stride, nb, 1)
+	registerPacked(Q4_0, LevelAVX2, "avx2", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(Q4_0, w, a, stride, nb, 1)
 		gemvQ4_0x16AVX2(&w[0], &a[0], nb, out)
 	})
-	registerPacked(LevelAVX2, "avx2", 2, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
-		checkPacked(w, a, stride, nb, 2)
+	registerPacked(Q4_0, LevelAVX2, "avx2", 2, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(Q4_0, w, a, stride, nb, 2)
 		gemmQ4_0x16x2AVX2(&w[0], &a[0], stride, nb, out)
 	})
-	registerPacked(LevelAVX512VNNI, "avx512vnni", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
-		checkPacked(w, a, stride, nb, 1)
+	registerPacked(Q4_0, LevelAVX512VNNI, "avx512vnni", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(Q4_0, w, a, stride, nb, 1)
 		gemvQ4_0x16VNNI(&w[0], &a[0], nb, out)
 	})
-	registerPacked(LevelAVX512VNNI, "avx512vnni", 4, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
-		checkPacked(w, a, stride, nb, 4)
+	registerPacked(Q4_0, LevelAVX512VNNI, "avx512vnni", 4, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(Q4_0, w, a, stride, nb, 4)
 		gemmQ4_0x16x4VNNI(&w[0], &a[0], stride, nb, out)
 	})
-	registerPacked(LevelAVX512VNNI, "avx512vnni", 8, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
-		checkPacked(w, a, stride, nb, 8)
+	registerPacked(Q4_0, LevelAVX512VNNI, "avx512vnni", 8, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(Q4_0, w, a, stride, nb, 8)
 		gemmQ4_0x16x8VNNI(&w[0], &a[0], stride, nb, out)
 	})
 }
 
 // checkPacked panics unless the group and every activation row a kernel
-// reads are in bounds.
-func checkPacked(w, a []byte, stride, nb, tokens int) {
+// over packed t reads are in bounds.
+func checkPacked(t Type, w, a []byte, stride, nb, tokens int) {
 	if nb <= 0 {
 		panic("kernels: packed kernel needs at least one block")
 	}
-	_ = w[nb*q4Pack-1]
-	_ = a[(tokens-1)*stride+nb*q8SumBytes-1]
+	f := packedFormats[t]
+	_ = w[nb*f.blockBytes-1]
+	_ = a[(tokens-1)*stride+nb*f.actBytes-1]
 }

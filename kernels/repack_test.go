@@ -82,7 +82,7 @@ func TestPackLayout(t *testing.T) {
 	r := newRand(73)
 	w := Matrix{Type: Q4_0, Rows: 24, Cols: 64, Data: randomRow(r, Q4_0, 24*64)}
 	p := Pack(w)
-	if hasPackedKernel(DetectedLevel()) {
+	if packedFor(Q4_0, DetectedLevel()) != nil {
 		if !p.Packed() || len(p.packed) != 2*2*q4Pack {
 			t.Fatalf("packed %v, %d bytes", p.Packed(), len(p.packed))
 		}
@@ -106,8 +106,55 @@ func TestPackLayout(t *testing.T) {
 	if Pack(odd).Packed() {
 		t.Fatal("a 12-row matrix was packed (llama.cpp repacks only multiples of 8)")
 	}
-	q8 := Matrix{Type: Q8_0, Rows: 16, Cols: 64, Data: randomRow(r, Q8_0, 16*64)}
-	if Pack(q8).Packed() {
-		t.Fatal("Q8_0 was packed")
+	q5 := Matrix{Type: Q5_0, Rows: 16, Cols: 64, Data: randomRow(r, Q5_0, 16*64)}
+	if Pack(q5).Packed() {
+		t.Fatal("Q5_0 was packed")
 	}
+}
+
+// TestPackedQ8_0MatchesVecDot checks MatMul on packed Q8_0 matrices (any
+// row count; the last group padded) against VecDot row by row, bit for bit,
+// at every level, for token counts around the kernels' widths, with normal
+// and extreme scales.
+func TestPackedQ8_0MatchesVecDot(t *testing.T) {
+	pool := NewPool(3)
+	defer pool.Close()
+	check := func(t *testing.T, seed uint64) {
+		r := newRand(seed)
+		for _, rows := range []int{1, 5, 16, 24, 40} {
+			for _, nb := range []int{1, 3, 11} {
+				cols := 32 * nb
+				w := Matrix{Type: Q8_0, Rows: rows, Cols: cols, Data: randomRow(r, Q8_0, rows*cols)}
+				if rows == 24 {
+					scaleRow(r, Q8_0, w.Data, -12, 12)
+				}
+				pw := Pack(w)
+				if packedFor(Q8_0, DetectedLevel()) != nil && !pw.Packed() {
+					t.Fatal("Q8_0 not packed although a kernel exists")
+				}
+				for _, n := range []int{1, 2, 3, 5, 9} {
+					x := randomFloats(r, n*cols)
+					want := make([]float32, n*rows)
+					for i := 0; i < n; i++ {
+						a := quantized(Q8_0, x[i*cols:(i+1)*cols])
+						for rr := 0; rr < rows; rr++ {
+							want[i*rows+rr] = dotQ8_0(cols, w.Row(rr), a)
+						}
+					}
+					for _, p := range []*Pool{nil, pool} {
+						got := make([]float32, n*rows)
+						MatMul(p, got, pw, x, n)
+						for k := range want {
+							if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+								t.Fatalf("rows=%d cols=%d n=%d threads=%d: dst[%d] = %v, want %v",
+									rows, cols, n, p.Threads(), k, got[k], want[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Run("generic", func(t *testing.T) { check(t, 80) })
+	forEachLevel(t, func(t *testing.T, l Level) { check(t, 81+uint64(l)) })
 }

@@ -1,0 +1,163 @@
+package kernels
+
+import "sort"
+
+// Packed (interleaved) weights for the fast matmul kernels.
+//
+// Pack copies a matrix into groups of packRows rows whose blocks are
+// interleaved, so one vector load gives the same four bytes of sixteen rows
+// and one VPDPBUSD against four broadcast activation bytes advances sixteen
+// outputs (llama.cpp's repack does the same with eight rows). The last
+// group is padded with zero rows. Group g's block b lives at
+// (g·nb + b)·blockBytes. Each format keeps its own summation order, so a
+// packed matrix gives exactly the numbers of the unpacked one: Q4_0 the
+// order of llama.cpp's repacked kernels (repack.go), Q8_0 vec_dot's eight
+// lanes per row (packed_q8.go).
+
+// packRows is how many rows a packed group interleaves.
+const packRows = 16
+
+// packedFormat is one type's packed layout and activation form.
+type packedFormat struct {
+	blockBytes int // bytes of one block of a group
+	actBytes   int // bytes of one block of activations in the kernels' form
+	// packBlock writes src (one block of a row) as lane `lane` of the
+	// packed block dst.
+	packBlock func(dst, src []byte, lane int)
+	// act rewrites the Q8_0 row q8 (nb blocks) into the kernels' form.
+	act func(dst, q8 []byte, nb int)
+}
+
+var packedFormats = map[Type]packedFormat{
+	Q4_0: {blockBytes: q4Pack, actBytes: q8SumBytes, packBlock: packQ4_0, act: q8Sum},
+	Q8_0: {blockBytes: q8Pack, actBytes: q8ExtBytes, packBlock: packQ8_0, act: func(dst, q8 []byte, nb int) { q8Ext(dst, q8, nb, 128) }},
+}
+
+// packs reports whether Pack interleaves m.
+func packs(m Matrix) bool {
+	switch m.Type {
+	case Q4_0:
+		return repacksQ4_0(m)
+	case Q8_0:
+		return true
+	}
+	return false
+}
+
+// Pack returns m ready for MatMul's fastest kernels: a matrix whose format
+// has packed kernels at the detected CPU level is interleaved into a copy
+// (the plain rows stay in Data for Row and the reference). Other matrices
+// are returned as they are. MatMul gives the same numbers either way.
+func Pack(m Matrix) Matrix {
+	f, ok := packedFormats[m.Type]
+	if !ok || !packs(m) || packedFor(m.Type, DetectedLevel()) == nil || m.packed != nil {
+		return m
+	}
+	l, _ := LayoutOf(m.Type)
+	nb, bb := m.Cols/l.BlockSize, l.BlockBytes
+	groups := (m.Rows + packRows - 1) / packRows
+	out := make([]byte, groups*nb*f.blockBytes)
+	rb := m.rowBytes()
+	for r := 0; r < m.Rows; r++ {
+		g, lane := r/packRows, r%packRows
+		row := m.Data[r*rb : (r+1)*rb]
+		for b := 0; b < nb; b++ {
+			f.packBlock(out[(g*nb+b)*f.blockBytes:(g*nb+b+1)*f.blockBytes], row[b*bb:(b+1)*bb], lane)
+		}
+	}
+	m.packed = out
+	return m
+}
+
+// Packed reports whether Pack interleaved m.
+func (m Matrix) Packed() bool { return m.packed != nil }
+
+// packedImpl is a kernel over one packed group (nb blocks at w) times
+// `tokens` activation rows (in the format's act form) at a, a+stride, ...,
+// writing out[t][r].
+type packedImpl struct {
+	level  Level
+	name   string
+	tokens int // activation rows per call (1 is the one-token form)
+	fn     func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32)
+}
+
+// packedTokens is the most activation rows a packed kernel takes at once.
+const packedTokens = 8
+
+var fastPacked = map[Type][]packedImpl{}
+
+func registerPacked(t Type, level Level, name string, tokens int, fn func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32)) {
+	fastPacked[t] = append(fastPacked[t], packedImpl{level, name, tokens, fn})
+}
+
+// packedFor returns the packed kernels for t at level l, one per token
+// count (the best level for each), most tokens first; nil unless there is
+// a one-token kernel to finish any remainder with.
+func packedFor(t Type, l Level) []packedImpl {
+	best := map[int]packedImpl{}
+	for _, k := range fastPacked[t] {
+		if b, ok := best[k.tokens]; k.level <= l && (!ok || k.level > b.level) {
+			best[k.tokens] = k
+		}
+	}
+	if _, ok := best[1]; !ok {
+		return nil
+	}
+	var out []packedImpl
+	for _, k := range best {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].tokens > out[j].tokens })
+	return out
+}
+
+// matMulPacked is MatMul over a packed matrix with the level's kernels.
+func matMulPacked(p *Pool, dst []float32, w Matrix, x []float32, n int, kernels []packedImpl) {
+	f := packedFormats[w.Type]
+	cols, rows, nb := w.Cols, w.Rows, w.Cols/32
+	arb, srb := nb*34, nb*f.actBytes
+	buf := byteScratch(&actBufs, n*arb)
+	defer actBufs.Put(&buf)
+	acts := byteScratch(&extBufs, n*srb)
+	defer extBufs.Put(&acts)
+	p.Run(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a := buf[i*arb : (i+1)*arb]
+			QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
+			f.act(acts[i*srb:(i+1)*srb], a, nb)
+		}
+	})
+	groups := (rows + packRows - 1) / packRows
+	gb := nb * f.blockBytes // bytes of one group
+	// Groups in tiles that stay in L2 while every token passes over them.
+	tile := max(1, packTileBytes/gb)
+	p.Run(groups, func(lo, hi int) {
+		var out [packedTokens][packRows]float32
+		for g0 := lo; g0 < hi; g0 += tile {
+			g1 := min(g0+tile, hi)
+			// The widest kernel that fits the tokens left, down to one.
+			for i := 0; i < n; {
+				k := kernels[len(kernels)-1]
+				for _, c := range kernels {
+					if c.tokens <= n-i {
+						k = c
+						break
+					}
+				}
+				for g := g0; g < g1; g++ {
+					k.fn(w.packed[g*gb:(g+1)*gb], acts[i*srb:], srb, nb, &out)
+					r0 := g * packRows
+					for t := range k.tokens {
+						copy(dst[(i+t)*rows+r0:(i+t)*rows+min(r0+packRows, rows)], out[t][:])
+					}
+				}
+				i += k.tokens
+			}
+		}
+	})
+}
+
+// packTileBytes bounds the packed weights one thread keeps hot while the
+// tokens pass over them.
+const packTileBytes = 256 << 10
