@@ -10,6 +10,18 @@ type AttentionScratch struct {
 	acc []float32 // F32 accumulator
 	h16 []uint16  // F16 accumulator (F16 V)
 	v   []float32 // one dequantized V row
+
+	// AttendPagedGroup's buffers, per query head of the group or per slot
+	// of a block.
+	pq       []byte    // converted queries
+	pacc     []float32 // F32 accumulators
+	ph16     []uint16  // F16 accumulators
+	pm, psum []float32 // running maximum and sum
+	px, pms  []float32 // scores and rescale factors of a block
+	pvs      []float32 // softmax weights of a block
+	pe       []float32 // exponentials of a block
+	pup      []bool    // which positions of a block raised the maximum
+	pv       []float32 // a block's dequantized V rows (F32, Q8_0 caches)
 }
 
 // Attend computes one query head's attention over n cached positions:

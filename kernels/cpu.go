@@ -116,6 +116,7 @@ type dispatch struct {
 	gemm  map[Type]gemmImpl
 	xdot  map[Type]extDotImpl
 	f16   f16AccImpl // Attend's F16 accumulator updates
+	attn  attnImpl   // AttendPaged's block kernels
 	conv  convImpl
 	// packed multiply packed matrices (packed.go) by several tokens at
 	// once, most tokens first, the last taking one; by type.
@@ -150,6 +151,7 @@ func build(l Level) *dispatch {
 		gemm:  map[Type]gemmImpl{},
 		xdot:  map[Type]extDotImpl{},
 		f16:   f16AccFor(l),
+		attn:  attnFor(l),
 		conv:  convFor(l),
 	}
 	d.packed = map[Type][]packedImpl{}
@@ -250,6 +252,7 @@ func Describe() []OpChoice {
 		}
 	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
+	out = append(out, OpChoice{Op: "paged attention blocks", Impl: d.attn.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name},
 		OpChoice{Op: "activations F32→Q8_0", Impl: d.vec.name},
 		OpChoice{Op: "SwiGLU", Impl: d.vec.name})

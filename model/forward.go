@@ -1,8 +1,11 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 
 	"github.com/pagoda-llm/pagoda/kernels"
 	"github.com/pagoda-llm/pagoda/pagedkv"
@@ -140,7 +143,9 @@ func (r *Runner) Forward(b *Batch) ([]float32, error) {
 			kernels.RoPE(r.k[i*kvDim:(i+1)*kvDim], c.HeadCountKV, c.HeadDim, pos, m.rope)
 			r.kv.Write(li, int(b.Slots[i]), r.k[i*kvDim:(i+1)*kvDim], r.v[i*kvDim:(i+1)*kvDim])
 		}
-		r.attention(li, b)
+		if err := r.attention(li, b); err != nil {
+			return nil, err
+		}
 		kernels.MatMul(r.pool, r.xb, ly.wo, r.att, n)
 		for i := range r.x {
 			r.x[i] += r.xb[i]
@@ -169,11 +174,14 @@ func (r *Runner) Forward(b *Batch) ([]float32, error) {
 
 // attention computes, for every token and query head, softmax(q·Kᵀ/√d)·V
 // over the token's own sequence up to and including its position, reading
-// K/V through the sequence's block table (causal, grouped-query).
-func (r *Runner) attention(li int, b *Batch) {
+// K/V through the sequence's block table (causal, grouped-query). The query
+// heads sharing a KV head are done together so each K/V row is read once
+// per group; groups are split only when there are too few of them to keep
+// every pool thread busy.
+func (r *Runner) attention(li int, b *Batch) error {
 	c := r.m.Config
-	nHead, hd := c.HeadCount, c.HeadDim
-	group := nHead / c.HeadCountKV
+	nHead, hd, kvHeads := c.HeadCount, c.HeadDim, c.HeadCountKV
+	group := nHead / kvHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	seqOf := make([]int, len(b.Tokens))
 	for si, s := range b.Seqs {
@@ -181,24 +189,80 @@ func (r *Runner) attention(li int, b *Batch) {
 			seqOf[i] = si
 		}
 	}
-	bs := r.kv.BlockSize
+	threads := 1
+	if r.pool != nil {
+		threads = r.pool.Threads()
+	}
+	parts := 1 // pieces each group is cut into
+	for parts < group && group%(2*parts) == 0 && len(b.Tokens)*kvHeads*parts < 2*threads {
+		parts *= 2
+	}
+	gs, units := group/parts, len(b.Tokens)*kvHeads*parts
+	order := balancedOrder(b, units, kvHeads*parts, threads)
+	kbuf, vbuf, slotBytes := r.kv.Layer(li)
+	rowBytes := slotBytes / kvHeads
+	var (
+		errOnce sync.Once
+		err     error
+	)
 	run := func(lo, hi int) {
-		var scratch kernels.AttentionScratch
-		for w := lo; w < hi; w++ {
-			i, h := w/nHead, w%nHead
-			kvh := h / group
-			table := b.Seqs[seqOf[i]].BlockTable
-			q := r.q[(i*nHead+h)*hd : (i*nHead+h+1)*hd]
-			out := r.att[(i*nHead+h)*hd : (i*nHead+h+1)*hd]
-			kernels.Attend(out, q, r.kv.Type, int(b.Positions[i])+1, scale,
-				func(j int) []byte { return r.kv.K(li, pagedkv.SlotOf(table, bs, j), kvh) },
-				func(j int) []byte { return r.kv.V(li, pagedkv.SlotOf(table, bs, j), kvh) },
-				&scratch)
+		scratch := attnScratch.Get().(*kernels.AttentionScratch)
+		defer attnScratch.Put(scratch)
+		for u := lo; u < hi; u++ {
+			w := u
+			if order != nil {
+				w = int(order[u])
+			}
+			i, kvh, part := w/(kvHeads*parts), w/parts%kvHeads, w%parts
+			h0 := kvh*group + part*gs
+			span := (i*nHead + h0) * hd
+			p := kernels.PagedKV{K: kbuf, V: vbuf, BlockSize: r.kv.BlockSize, SlotBytes: slotBytes,
+				HeadOffset: kvh * rowBytes, Blocks: b.Seqs[seqOf[i]].BlockTable}
+			if e := kernels.AttendPagedGroup(r.att[span:span+gs*hd], r.q[span:span+gs*hd], hd, r.kv.Type,
+				int(b.Positions[i])+1, scale, p, scratch); e != nil {
+				errOnce.Do(func() { err = fmt.Errorf("model: layer %d attention of token %d: %w", li, i, e) })
+				return
+			}
 		}
 	}
 	if r.pool == nil {
-		run(0, len(b.Tokens)*nHead)
+		run(0, units)
 	} else {
-		r.pool.Run(len(b.Tokens)*nHead, run)
+		r.pool.Run(units, run)
 	}
+	return err
+}
+
+// attnScratch keeps attention's per-worker buffers between layers and
+// steps instead of allocating them for every call.
+var attnScratch = sync.Pool{New: func() any { return new(kernels.AttentionScratch) }}
+
+// balancedOrder orders the attention units (perToken of them per token)
+// so that the pool's equal contiguous ranges get similar work: a unit
+// costs about its token's position, so the units are sorted by it and
+// dealt longest, shortest, second longest, ... (a prefill chunk's later
+// tokens attend over many more positions than its first ones). It returns
+// nil, the natural order, when there is nothing to balance.
+func balancedOrder(b *Batch, units, perToken, threads int) []int32 {
+	if threads <= 1 || units <= threads {
+		return nil
+	}
+	if slices.Min(b.Positions) == slices.Max(b.Positions) {
+		return nil
+	}
+	sorted := make([]int32, units)
+	for w := range sorted {
+		sorted[w] = int32(w)
+	}
+	slices.SortStableFunc(sorted, func(x, y int32) int {
+		return cmp.Compare(b.Positions[int(y)/perToken], b.Positions[int(x)/perToken])
+	})
+	order := make([]int32, 0, units)
+	for lo, hi := 0, units-1; lo <= hi; lo, hi = lo+1, hi-1 {
+		order = append(order, sorted[lo])
+		if lo != hi {
+			order = append(order, sorted[hi])
+		}
+	}
+	return order
 }

@@ -90,6 +90,13 @@ func (s *Storage) V(layer, slot, head int) []byte {
 	return s.v[layer][off : off+s.headBytes]
 }
 
+// Layer returns one layer's whole K and V storage ([block][slot][kv_head]
+// [head_dim] in the cache format) and the bytes of one slot, for kernels
+// that walk block tables themselves (kernels.PagedKV).
+func (s *Storage) Layer(layer int) (k, v []byte, slotBytes int) {
+	return s.k[layer], s.v[layer], s.KVHeads * s.headBytes
+}
+
 // SlotOf returns the slot of the token at position pos of a sequence whose
 // blocks are blockTable.
 func SlotOf(blockTable []int32, blockSize, pos int) int {
