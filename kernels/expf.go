@@ -32,7 +32,7 @@ func expf(x float32) float32 {
 		}
 	}
 	xd := float64(x)
-	z := invLn2N * xd
+	z := float64(invLn2N * xd) // rounded: never fused into the next add
 	kd := z + shift
 	ki := math.Float64bits(kd)
 	kd -= shift
