@@ -55,7 +55,7 @@ func Attend(out, q []float32, kv Type, n int, scale float32, k, v func(j int) []
 	d := current() // the level's kernels: reference at LevelGeneric
 	dot := d.dot[kv]
 	for j := range n {
-		x := dot(hd, k(j), qc) * scale
+		x := float32(dot(hd, k(j), qc) * scale) // rounded: never fused into x - m
 		ms, vs := float32(1), float32(1)
 		if x > m {
 			old := m

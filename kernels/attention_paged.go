@@ -137,7 +137,7 @@ func AttendPagedGroup(out, q []float32, headDim int, kv Type, n int, scale float
 			// is weighted by exp(x-max). The exponentials go in one batch.
 			m, sum := s.pm[g], s.psum[g]
 			for r := range cnt {
-				x := xs[r] * scale
+				x := float32(xs[r] * scale) // rounded: never fused into x - m
 				if x > m {
 					old := m
 					m = x

@@ -97,9 +97,10 @@ func sqrt32(x float32) float32 {
 
 // nearestInt rounds to the nearest integer, ties to even, the way ggml's
 // nearest_int does (by adding 1.5*2^23 and reading the mantissa); valid for
-// |f| <= 4194303.
+// |f| <= 4194303. The float32(f) keeps a caller's product f = a*b from
+// being fused into the addition (arm64 would otherwise emit an FMA).
 func nearestInt(f float32) int {
-	v := f + 12582912
+	v := float32(f) + 12582912
 	i := int32(math.Float32bits(v))
 	return int((i & 0x007fffff) - 0x00400000)
 }

@@ -15,6 +15,8 @@ var iq4nlFloats = func() (f [16]float32) {
 
 // bestIndexInt8 returns the index of the codebook value nearest to x (ggml's
 // best_index_int8 over kvalues_iq4nl, same comparisons in the same order).
+// Callers pass x rounded, float32(id*v): inlined, an unrounded product would
+// be fused into the subtractions on arm64, which ggml's reference does not.
 func bestIndexInt8(val *[16]float32, x float32) int {
 	if x <= val[0] {
 		return 0
@@ -65,7 +67,7 @@ func iq4Block(xb []float32, L []uint8, ntry int) float32 {
 	id := 1 / d
 	var sumqx, sumq2 float32
 	for j := 0; j < 32; j++ {
-		l := bestIndexInt8(values, id*xb[j])
+		l := bestIndexInt8(values, float32(id*xb[j]))
 		L[j] = uint8(l)
 		q := values[l]
 		w := weight[j]
@@ -81,7 +83,7 @@ func iq4Block(xb []float32, L []uint8, ntry int) float32 {
 		id = (float32(itry) + v0) / vmax
 		sumqx, sumq2 = 0, 0
 		for j := 0; j < 32; j++ {
-			l := bestIndexInt8(values, id*xb[j])
+			l := bestIndexInt8(values, float32(id*xb[j]))
 			q := values[l]
 			w := weight[j]
 			sumqx += float32(w * q * xb[j])
@@ -115,7 +117,7 @@ func quantizeIQ4_NL(src []float32, dst []byte) {
 			id = 1 / scale
 		}
 		for j := 0; j < 32; j++ {
-			L[j] = uint8(bestIndexInt8(&iq4nlFloats, id*x[j]))
+			L[j] = uint8(bestIndexInt8(&iq4nlFloats, float32(id*x[j])))
 		}
 		packIQ4(L[:], y[2:])
 	}
@@ -153,7 +155,7 @@ func quantizeIQ4_XS(src []float32, dst []byte) {
 				idl = 1 / dl
 			}
 			for j := 0; j < 32; j++ {
-				L[32*ib+j] = uint8(bestIndexInt8(&iq4nlFloats, idl*x[32*ib+j]))
+				L[32*ib+j] = uint8(bestIndexInt8(&iq4nlFloats, float32(idl*x[32*ib+j])))
 			}
 			l += 32
 			lLow, lHigh := uint8(l&0xf), uint16(l>>4)

@@ -278,7 +278,7 @@ func quantizeQ2_K(src []float32, dst []byte) {
 			if d == 0 {
 				continue
 			}
-			dm := mAll * float32(ysc[j]>>4)
+			dm := mAll * float32(ysc[j]>>4) // exact (f16 × 4 bits): fusing x+dm changes nothing
 			for ii := 0; ii < 16; ii++ {
 				L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+dm)/d), 0, 3))
 			}
@@ -420,7 +420,7 @@ func kScalesMins(x []float32, L *[QK_K]uint8, dm, sc []byte, nmax int, rmin floa
 		if d == 0 {
 			continue
 		}
-		dmj := mAll * float32(m)
+		dmj := mAll * float32(m) // exact (f16 × 6 bits): fusing x+dmj changes nothing
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dmj)/d), 0, nmax))
 		}

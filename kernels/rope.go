@@ -94,7 +94,7 @@ func ropeYarn(thetaExtrap, freqScale float32, corr [2]float32, i0 int, extFactor
 	thetaInterp := freqScale * thetaExtrap
 	theta := thetaInterp
 	if extFactor != 0 {
-		rampMix := ropeYarnRamp(corr[0], corr[1], i0) * extFactor
+		rampMix := float32(ropeYarnRamp(corr[0], corr[1], i0) * extFactor) // not fused into 1-rampMix
 		theta = float32(thetaInterp*(1-rampMix)) + float32(thetaExtrap*rampMix)
 		mscale *= 1 + float32(0.1*logf(1/freqScale))
 	}
