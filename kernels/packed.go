@@ -26,11 +26,16 @@ type packedFormat struct {
 	packBlock func(dst, src []byte, lane int)
 	// act rewrites the Q8_0 row q8 (nb blocks) into the kernels' form.
 	act func(dst, q8 []byte, nb int)
+	// fused returns the level's kernel that quantizes float32 activations
+	// straight into that form (nil: QuantizeActivations, then act).
+	fused func(v vecImpl) func(x []float32, dst []byte)
 }
 
 var packedFormats = map[Type]packedFormat{
-	Q4_0: {blockBytes: q4Pack, actBytes: q8SumBytes, packBlock: packQ4_0, act: q8Sum},
-	Q8_0: {blockBytes: q8Pack, actBytes: q8ExtBytes, packBlock: packQ8_0, act: func(dst, q8 []byte, nb int) { q8Ext(dst, q8, nb, 128) }},
+	Q4_0: {blockBytes: q4Pack, actBytes: q8SumBytes, packBlock: packQ4_0, act: q8Sum,
+		fused: func(v vecImpl) func([]float32, []byte) { return v.quantQ8Sum }},
+	Q8_0: {blockBytes: q8Pack, actBytes: q8ExtBytes, packBlock: packQ8_0, act: func(dst, q8 []byte, nb int) { q8Ext(dst, q8, nb, 128) },
+		fused: func(v vecImpl) func([]float32, []byte) { return v.quantQ8Ext128 }},
 }
 
 // packs reports whether Pack interleaves m.
@@ -117,17 +122,25 @@ func matMulPacked(p *Pool, dst []float32, w Matrix, x []float32, n int, kernels 
 	f := packedFormats[w.Type]
 	cols, rows, nb := w.Cols, w.Rows, w.Cols/32
 	arb, srb := nb*34, nb*f.actBytes
-	buf := byteScratch(&actBufs, n*arb)
-	defer actBufs.Put(&buf)
 	acts := byteScratch(&extBufs, n*srb)
 	defer extBufs.Put(&acts)
-	p.Run(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			a := buf[i*arb : (i+1)*arb]
-			QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
-			f.act(acts[i*srb:(i+1)*srb], a, nb)
-		}
-	})
+	if q := f.fused(current().vec); q != nil {
+		p.Run(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				q(x[i*cols:(i+1)*cols], acts[i*srb:(i+1)*srb])
+			}
+		})
+	} else {
+		buf := byteScratch(&actBufs, n*arb)
+		defer actBufs.Put(&buf)
+		p.Run(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				a := buf[i*arb : (i+1)*arb]
+				QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
+				f.act(acts[i*srb:(i+1)*srb], a, nb)
+			}
+		})
+	}
 	groups := (rows + packRows - 1) / packRows
 	gb := nb * f.blockBytes // bytes of one group
 	// Groups in tiles that stay in L2 while every token passes over them.

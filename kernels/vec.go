@@ -9,6 +9,9 @@ type vecImpl struct {
 	// quantQ8_0 converts whole 32-value blocks of x to Q8_0 in dst, as
 	// quantizeBlockQ8 does block by block.
 	quantQ8_0 func(x []float32, dst []byte)
+	// quantQ8Sum and quantQ8Ext128 quantize to Q8_0 and write the packed
+	// kernels' activation forms (q8Sum; q8Ext with K = 128) directly.
+	quantQ8Sum, quantQ8Ext128 func(x []float32, dst []byte)
 	// swiglu computes SwiGLU's vector part: the first len(dst)/16*16
 	// elements (ggml's AVX-512 loop; the tail stays scalar).
 	swiglu func(dst, gate, up []float32)

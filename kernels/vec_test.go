@@ -84,3 +84,39 @@ func TestFastSwiGLU(t *testing.T) {
 		}
 	})
 }
+
+// TestFastQuantizeToPackedForms checks the fused quantizers against
+// QuantizeActivations followed by q8Sum / q8Ext (K = 128), byte for byte.
+func TestFastQuantizeToPackedForms(t *testing.T) {
+	forEachLevel(t, func(t *testing.T, l Level) {
+		v := current().vec
+		for trial := 0; trial < 40; trial++ {
+			nb := 1 + trial%7
+			x := vecInputs(uint64(800+trial), 32*nb)
+			if trial%4 == 0 {
+				clear(x[32*(nb-1):])
+			}
+			q8 := make([]byte, 34*nb)
+			QuantizeActivations(Q8_0, x, q8)
+			for _, c := range []struct {
+				name  string
+				fn    func([]float32, []byte)
+				bytes int
+				ref   func(dst []byte)
+			}{
+				{"q8Sum", v.quantQ8Sum, q8SumBytes, func(dst []byte) { q8Sum(dst, q8, nb) }},
+				{"q8Ext128", v.quantQ8Ext128, q8ExtBytes, func(dst []byte) { q8Ext(dst, q8, nb, 128) }},
+			} {
+				if c.fn == nil {
+					continue
+				}
+				want, got := make([]byte, c.bytes*nb), make([]byte, c.bytes*nb)
+				c.ref(want)
+				c.fn(x, got)
+				if string(got) != string(want) {
+					t.Fatalf("%s trial %d (%d blocks): bytes differ from the reference", c.name, trial, nb)
+				}
+			}
+		}
+	})
+}
