@@ -66,17 +66,7 @@ func f32Scratch(n int) []float32 {
 // Like VecDot, it panics on a type without a dot product or on slices too
 // short for the shapes; callers check shapes when a model is loaded.
 func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
-	tr, ok := TraitsOf(w.Type)
-	if !ok || tr.VecDot == nil {
-		panic(fmt.Sprintf("kernels: MatMul: no dot product for %s", w.Type))
-	}
-	if w.Cols%tr.BlockSize != 0 {
-		panic(fmt.Sprintf("kernels: MatMul: %d columns is not a whole number of %s blocks", w.Cols, w.Type))
-	}
-	if len(x) < n*w.Cols || len(dst) < n*w.Rows || len(w.Data) < w.Rows*w.rowBytes() {
-		panic(fmt.Sprintf("kernels: MatMul: %dx%d %s by %d rows: slices too short (x %d, dst %d, w %d bytes)",
-			w.Rows, w.Cols, w.Type, n, len(x), len(dst), len(w.Data)))
-	}
+	tr := checkMatMul(dst, w, x, n)
 	if n <= 0 || w.Rows == 0 {
 		return
 	}
@@ -187,6 +177,23 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 			}
 		}
 	})
+}
+
+// checkMatMul panics unless MatMul can multiply w by n rows of x into dst
+// (the shapes are the caller's invariants) and returns w's traits.
+func checkMatMul(dst []float32, w Matrix, x []float32, n int) *Traits {
+	tr, ok := TraitsOf(w.Type)
+	if !ok || tr.VecDot == nil {
+		panic(fmt.Sprintf("kernels: MatMul: no dot product for %s", w.Type))
+	}
+	if w.Cols%tr.BlockSize != 0 {
+		panic(fmt.Sprintf("kernels: MatMul: %d columns is not a whole number of %s blocks", w.Cols, w.Type))
+	}
+	if len(x) < n*w.Cols || len(dst) < n*w.Rows || len(w.Data) < w.Rows*w.rowBytes() {
+		panic(fmt.Sprintf("kernels: MatMul: %dx%d %s by %d rows: slices too short (x %d, dst %d, w %d bytes)",
+			w.Rows, w.Cols, w.Type, n, len(x), len(dst), len(w.Data)))
+	}
+	return tr
 }
 
 // weightTile is how many weight rows MatMul keeps hot while the activation

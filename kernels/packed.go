@@ -1,6 +1,9 @@
 package kernels
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 // Packed (interleaved) weights for the fast matmul kernels.
 //
@@ -119,53 +122,103 @@ func packedFor(t Type, l Level) []packedImpl {
 
 // matMulPacked is MatMul over a packed matrix with the level's kernels.
 func matMulPacked(p *Pool, dst []float32, w Matrix, x []float32, n int, kernels []packedImpl) {
+	acts := packedActs(p, w, x, n)
+	defer extBufs.Put(acts)
+	groups := (w.Rows + packRows - 1) / packRows
+	p.Run(groups, func(lo, hi int) { packedGroups(dst, w, *acts, n, kernels, lo, hi) })
+}
+
+// packedActs quantizes the n activation rows x into w's packed format's
+// activation form (a scratch buffer for extBufs).
+func packedActs(p *Pool, w Matrix, x []float32, n int) *[]byte {
 	f := packedFormats[w.Type]
-	cols, rows, nb := w.Cols, w.Rows, w.Cols/32
+	cols, nb := w.Cols, w.Cols/32
 	arb, srb := nb*34, nb*f.actBytes
 	acts := byteScratch(&extBufs, n*srb)
-	defer extBufs.Put(&acts)
 	if q := f.fused(current().vec); q != nil {
 		p.Run(n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				q(x[i*cols:(i+1)*cols], acts[i*srb:(i+1)*srb])
 			}
 		})
-	} else {
-		buf := byteScratch(&actBufs, n*arb)
-		defer actBufs.Put(&buf)
-		p.Run(n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				a := buf[i*arb : (i+1)*arb]
-				QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
-				f.act(acts[i*srb:(i+1)*srb], a, nb)
-			}
-		})
+		return &acts
 	}
-	groups := (rows + packRows - 1) / packRows
+	buf := byteScratch(&actBufs, n*arb)
+	defer actBufs.Put(&buf)
+	p.Run(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a := buf[i*arb : (i+1)*arb]
+			QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
+			f.act(acts[i*srb:(i+1)*srb], a, nb)
+		}
+	})
+	return &acts
+}
+
+// packedGroups computes groups [lo, hi) of the packed w for the n
+// activation rows acts into dst, the widest kernel that fits the tokens
+// left first, over tiles of groups that stay in L2 while the tokens pass.
+func packedGroups(dst []float32, w Matrix, acts []byte, n int, kernels []packedImpl, lo, hi int) {
+	f := packedFormats[w.Type]
+	rows, nb := w.Rows, w.Cols/32
+	srb := nb * f.actBytes
 	gb := nb * f.blockBytes // bytes of one group
-	// Groups in tiles that stay in L2 while every token passes over them.
 	tile := max(1, packTileBytes/gb)
-	p.Run(groups, func(lo, hi int) {
-		var out [packedTokens][packRows]float32
-		for g0 := lo; g0 < hi; g0 += tile {
-			g1 := min(g0+tile, hi)
-			// The widest kernel that fits the tokens left, down to one.
-			for i := 0; i < n; {
-				k := kernels[len(kernels)-1]
-				for _, c := range kernels {
-					if c.tokens <= n-i {
-						k = c
-						break
-					}
+	var out [packedTokens][packRows]float32
+	for g0 := lo; g0 < hi; g0 += tile {
+		g1 := min(g0+tile, hi)
+		for i := 0; i < n; {
+			k := kernels[len(kernels)-1]
+			for _, c := range kernels {
+				if c.tokens <= n-i {
+					k = c
+					break
 				}
-				for g := g0; g < g1; g++ {
-					k.fn(w.packed[g*gb:(g+1)*gb], acts[i*srb:], srb, nb, &out)
-					r0 := g * packRows
-					for t := range k.tokens {
-						copy(dst[(i+t)*rows+r0:(i+t)*rows+min(r0+packRows, rows)], out[t][:])
-					}
+			}
+			for g := g0; g < g1; g++ {
+				k.fn(w.packed[g*gb:(g+1)*gb], acts[i*srb:], srb, nb, &out)
+				r0 := g * packRows
+				for t := range k.tokens {
+					copy(dst[(i+t)*rows+r0:(i+t)*rows+min(r0+packRows, rows)], out[t][:])
 				}
-				i += k.tokens
+			}
+			i += k.tokens
+		}
+	}
+}
+
+// MatMuls computes MatMul(p, dsts[j], ws[j], x, n) for every j, as one job
+// when all of ws are packed in one format with the same Cols (a layer's
+// q/k/v or gate/up): the activations are quantized once and the threads
+// split the groups of all the matrices together, one barrier instead of
+// one per matrix. Otherwise it calls MatMul for each.
+func MatMuls(p *Pool, dsts [][]float32, ws []Matrix, x []float32, n int) {
+	if len(ws) != len(dsts) {
+		panic(fmt.Sprintf("kernels: MatMuls: %d matrices, %d outputs", len(ws), len(dsts)))
+	}
+	kernels := current().packed[ws[0].Type]
+	one := kernels != nil && n > 0
+	for _, w := range ws {
+		one = one && w.packed != nil && w.Type == ws[0].Type && w.Cols == ws[0].Cols
+	}
+	if !one {
+		for j, w := range ws {
+			MatMul(p, dsts[j], w, x, n)
+		}
+		return
+	}
+	starts := make([]int, len(ws)+1) // first group of each matrix in the joint range
+	for j, w := range ws {
+		checkMatMul(dsts[j], w, x, n)
+		starts[j+1] = starts[j] + (w.Rows+packRows-1)/packRows
+	}
+	acts := packedActs(p, ws[0], x, n)
+	defer extBufs.Put(acts)
+	p.Run(starts[len(ws)], func(lo, hi int) {
+		for j, w := range ws {
+			a, b := max(lo, starts[j]), min(hi, starts[j+1])
+			if a < b {
+				packedGroups(dsts[j], w, *acts, n, kernels, a-starts[j], b-starts[j])
 			}
 		}
 	})

@@ -158,3 +158,41 @@ func TestPackedQ8_0MatchesVecDot(t *testing.T) {
 	t.Run("generic", func(t *testing.T) { check(t, 80) })
 	forEachLevel(t, func(t *testing.T, l Level) { check(t, 81+uint64(l)) })
 }
+
+// TestMatMulsMatchesMatMul checks that MatMuls over several matrices (one
+// joint job when they are packed alike, else one MatMul each) gives every
+// output exactly what MatMul gives, at every level.
+func TestMatMulsMatchesMatMul(t *testing.T) {
+	pool := NewPool(3)
+	defer pool.Close()
+	forEachLevel(t, func(t *testing.T, l Level) {
+		r := newRand(90 + uint64(l))
+		const cols = 96
+		for _, types := range [][]Type{{Q4_0, Q4_0, Q4_0}, {Q8_0, Q8_0}, {Q4_0, Q8_0}, {Q4_0, Q4_1}} {
+			rowsOf := []int{64, 16, 24}
+			var ws []Matrix
+			for j, typ := range types {
+				ws = append(ws, Pack(Matrix{Type: typ, Rows: rowsOf[j], Cols: cols, Data: randomRow(r, typ, rowsOf[j]*cols)}))
+			}
+			for _, n := range []int{1, 3, 9} {
+				x := randomFloats(r, n*cols)
+				for _, p := range []*Pool{nil, pool} {
+					got := make([][]float32, len(ws))
+					for j, w := range ws {
+						got[j] = make([]float32, n*w.Rows)
+					}
+					MatMuls(p, got, ws, x, n)
+					for j, w := range ws {
+						want := make([]float32, n*w.Rows)
+						MatMul(nil, want, w, x, n)
+						for k := range want {
+							if math.Float32bits(got[j][k]) != math.Float32bits(want[k]) {
+								t.Fatalf("%v n=%d threads=%d: matrix %d dst[%d] = %v, want %v", types, n, p.Threads(), j, k, got[j][k], want[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -134,9 +134,8 @@ func (r *Runner) Forward(b *Batch) ([]float32, error) {
 		for i := range n {
 			kernels.RMSNorm(r.xb[i*nEmbd:(i+1)*nEmbd], r.x[i*nEmbd:(i+1)*nEmbd], ly.attnNorm, c.RMSEpsilon)
 		}
-		kernels.MatMul(r.pool, r.q, ly.wq, r.xb, n)
-		kernels.MatMul(r.pool, r.k, ly.wk, r.xb, n)
-		kernels.MatMul(r.pool, r.v, ly.wv, r.xb, n)
+		// q, k and v (and below gate and up) read the same input: one job.
+		kernels.MatMuls(r.pool, [][]float32{r.q, r.k, r.v}, ly.qkv[:], r.xb, n)
 		for i := range n {
 			pos := int(b.Positions[i])
 			kernels.RoPE(r.q[i*qDim:(i+1)*qDim], c.HeadCount, c.HeadDim, pos, m.rope)
@@ -153,8 +152,7 @@ func (r *Runner) Forward(b *Batch) ([]float32, error) {
 		for i := range n {
 			kernels.RMSNorm(r.xb[i*nEmbd:(i+1)*nEmbd], r.x[i*nEmbd:(i+1)*nEmbd], ly.ffnNorm, c.RMSEpsilon)
 		}
-		kernels.MatMul(r.pool, r.gate, ly.wGate, r.xb, n)
-		kernels.MatMul(r.pool, r.up, ly.wUp, r.xb, n)
+		kernels.MatMuls(r.pool, [][]float32{r.gate, r.up}, ly.gateUp[:], r.xb, n)
 		kernels.SwiGLU(r.gate, r.gate, r.up)
 		kernels.MatMul(r.pool, r.xb, ly.wDown, r.gate, n)
 		for i := range r.x {

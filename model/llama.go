@@ -27,6 +27,8 @@ type layer struct {
 	attnNorm, ffnNorm []float32
 	wq, wk, wv, wo    kernels.Matrix
 	wGate, wUp, wDown kernels.Matrix
+	qkv               [3]kernels.Matrix // wq, wk, wv for kernels.MatMuls
+	gateUp            [2]kernels.Matrix // wGate, wUp
 }
 
 // Load builds a Model over f's tensors, checking every shape against the
@@ -65,6 +67,8 @@ func Load(f *loader.File) (*Model, error) {
 		ly.wGate = l.weight(p+"ffn_gate.weight", nEmbd, cfg.FeedForwardLength)
 		ly.wUp = l.weight(p+"ffn_up.weight", nEmbd, cfg.FeedForwardLength)
 		ly.wDown = l.weight(p+"ffn_down.weight", cfg.FeedForwardLength, nEmbd)
+		ly.qkv = [3]kernels.Matrix{ly.wq, ly.wk, ly.wv}
+		ly.gateUp = [2]kernels.Matrix{ly.wGate, ly.wUp}
 	}
 	if l.err != nil {
 		return nil, l.err
