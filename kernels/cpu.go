@@ -251,6 +251,13 @@ func Describe() []OpChoice {
 			out = append(out, OpChoice{Op: fmt.Sprintf("matmul %s·Q8_0 (packed, 16 rows × %d tokens)", t, k.tokens), Impl: k.name})
 		}
 	}
+	for _, t := range []Type{Q4_K, Q2_K, IQ4_NL} {
+		impl := "generic"
+		if im, _ := kRepackedFor(t, d.level); im.level >= 0 {
+			impl = im.level.String()
+		}
+		out = append(out, OpChoice{Op: fmt.Sprintf("matmul %s (llama.cpp's repacked order, rows %% 8 == 0)", t), Impl: impl})
+	}
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
 	out = append(out, OpChoice{Op: "paged attention blocks", Impl: d.attn.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name},

@@ -292,8 +292,9 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 
 // func dotQ6_KAVX2(x, y *byte, nb int) float32
 //
-// As ggml_vec_dot_q6_K_q8_K's AVX2 path: the 6-bit quants q (0..63) give
-// maddubs(q, q8) - maddubs(32, q8), scaled per 16 by the int8 scales.
+// As ggml_vec_dot_q6_K_q8_K's AVX2 path: maddubs of the unsigned 6-bit
+// quants (0..63) with q8, scaled per 16 by the int8 scales, minus
+// 32·madd(bsums, scales) per lane at the end of the super-block.
 TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
@@ -301,7 +302,6 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-28
 	VXORPS Y0, Y0, Y0
 	BYTES(0x0f0f0f0f, Y14)
 	BYTES(0x03030303, Y13)
-	BYTES(0x20202020, Y12)
 	TESTQ CX, CX
 	JZ    q6kdone
 
@@ -321,9 +321,7 @@ q6kloop:
 	VPAND  Y14, Y3, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    4(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+0(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -334,9 +332,7 @@ q6kloop:
 	VPAND  Y14, Y4, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    36(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+16(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -348,9 +344,7 @@ q6kloop:
 	VPAND  Y14, Y7, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    68(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+32(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -362,9 +356,7 @@ q6kloop:
 	VPAND  Y14, Y7, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    100(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+48(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -377,9 +369,7 @@ q6kloop:
 	VPAND  Y14, Y3, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    132(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+64(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -390,9 +380,7 @@ q6kloop:
 	VPAND  Y14, Y4, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    164(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+80(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -404,9 +392,7 @@ q6kloop:
 	VPAND  Y14, Y7, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    196(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+96(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
@@ -418,14 +404,17 @@ q6kloop:
 	VPAND  Y14, Y7, Y7
 	VPOR   Y6, Y7, Y7
 	VMOVDQU    228(DI), Y8
-	VPMADDUBSW Y8, Y12, Y9
 	VPMADDUBSW Y8, Y7, Y8
-	VPSUBW     Y9, Y8, Y8
 	VPSHUFB    q6kShuf<>+112(SB), X2, X9
 	VPMOVSXBW  X9, Y9
 	VPMADDWD   Y9, Y8, Y8
 	VPADDD     Y8, Y10, Y10
 
+	// The offset of the unsigned quants: 32·madd(bsums, scales) per lane.
+	VPMOVSXBW   X2, Y9
+	VPMADDWD    260(DI), Y9, Y9
+	VPSLLD      $5, Y9, Y9
+	VPSUBD      Y9, Y10, Y10
 	VCVTDQ2PS   Y10, Y10
 	VFMADD231PS Y10, Y1, Y0
 	ADDQ $210, SI

@@ -60,8 +60,9 @@ func f32Scratch(n int) []float32 {
 // result, so MatMul agrees with VecDot at every level whatever n is —
 // except for the Q4_0 matrices llama.cpp repacks (Rows a multiple of 8),
 // which get its repacked kernels' summation order (repack.go) at every
-// level. Matrices Pack prepared run on 16-row interleaved kernels
-// (packed.go) with the same numbers.
+// level, and so do Q4_K, Q2_K and IQ4_NL matrices with Rows a multiple of
+// 8 (repack_kquants.go). Matrices Pack prepared run on 16-row interleaved
+// kernels (packed.go) with the same numbers.
 //
 // Like VecDot, it panics on a type without a dot product or on slices too
 // short for the shapes; callers check shapes when a model is loaded.
@@ -78,6 +79,10 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	}
 	if repacksQ4_0(w) {
 		matMulQ4_0Reference(p, dst, w, x, n)
+		return
+	}
+	if repacksKQuant(w) {
+		matMulKRepacked(p, dst, w, x, n)
 		return
 	}
 	vl, _ := LayoutOf(tr.VecDotType)

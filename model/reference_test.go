@@ -240,12 +240,18 @@ func TestSynth256References(t *testing.T) {
 				t.Fatal(err)
 			}
 			refs := readRefs(t, filepath.Join(dir, "greedy-"+typ+".json"))
-			tol := tolerance{0.5, 0.5}
+			// The README suggests 0.5 for the quantized files; pagoda
+			// mirrors llama.cpp's x86 K-quant and IQ4 dot products and its
+			// repacked Q4_0/Q4_K/Q2_K/IQ4_NL kernels, so every quantized
+			// file matches to the last digit: the tight 0.03 holds, and so
+			// do all greedy ids. F32 differs by 0.004 (prompt batches go
+			// through llamafile's tinyBLAS in llama.cpp).
+			tol := tolerance{0.03, 0.03}
 			if typ == "F32" {
 				tol = tolerance{0.03, 0.01}
 			}
 			worst := checkTeacherForced(t, m, refs, tol)
-			n := checkGreedy(t, m, refs, tol.all, false)
+			n := checkGreedy(t, m, refs, tol.all, typ != "F32")
 			t.Logf("%s: worst |Δ logprob| %.4f; %d greedy ids compared", typ, worst, n)
 		})
 	}
