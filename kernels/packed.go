@@ -22,23 +22,29 @@ const packRows = 16
 
 // packedFormat is one type's packed layout and activation form.
 type packedFormat struct {
-	blockBytes int // bytes of one block of a group
-	actBytes   int // bytes of one block of activations in the kernels' form
+	blockBytes int  // bytes of one block of a group
+	actType    Type // the activations' format before act rewrites them
+	actBytes   int  // bytes of one block of activations in the kernels' form
 	// packBlock writes src (one block of a row) as lane `lane` of the
 	// packed block dst.
 	packBlock func(dst, src []byte, lane int)
-	// act rewrites the Q8_0 row q8 (nb blocks) into the kernels' form.
-	act func(dst, q8 []byte, nb int)
+	// act rewrites the actType row q (nb blocks) into the kernels' form.
+	act func(dst, q []byte, nb int)
+	// splitOrders: like llama.cpp's repacked K-quant kernels, the first
+	// n - n%4 tokens of a batch get the multi-token (gemm) order and the
+	// rest the one-token (gemv) order, which differ.
+	splitOrders bool
 	// fused returns the level's kernel that quantizes float32 activations
 	// straight into that form (nil: QuantizeActivations, then act).
 	fused func(v vecImpl) func(x []float32, dst []byte)
 }
 
 var packedFormats = map[Type]packedFormat{
-	Q4_0: {blockBytes: q4Pack, actBytes: q8SumBytes, packBlock: packQ4_0, act: q8Sum,
+	Q4_0: {blockBytes: q4Pack, actType: Q8_0, actBytes: q8SumBytes, packBlock: packQ4_0, act: q8Sum,
 		fused: func(v vecImpl) func([]float32, []byte) { return v.quantQ8Sum }},
-	Q8_0: {blockBytes: q8Pack, actBytes: q8ExtBytes, packBlock: packQ8_0, act: func(dst, q8 []byte, nb int) { q8Ext(dst, q8, nb, 128) },
+	Q8_0: {blockBytes: q8Pack, actType: Q8_0, actBytes: q8ExtBytes, packBlock: packQ8_0, act: func(dst, q8 []byte, nb int) { q8Ext(dst, q8, nb, 128) },
 		fused: func(v vecImpl) func([]float32, []byte) { return v.quantQ8Ext128 }},
+	Q4_K: {blockBytes: q4KPack, actType: Q8_K, actBytes: q8KPackBytes, packBlock: packQ4_K, act: q8KPack, splitOrders: true},
 }
 
 // packs reports whether Pack interleaves m.
@@ -48,6 +54,8 @@ func packs(m Matrix) bool {
 		return repacksQ4_0(m)
 	case Q8_0:
 		return true
+	case Q4_K:
+		return repacksKQuant(m)
 	}
 	return false
 }
@@ -112,6 +120,9 @@ func packedFor(t Type, l Level) []packedImpl {
 	if _, ok := best[1]; !ok {
 		return nil
 	}
+	if _, ok := best[4]; !ok && packedFormats[t].splitOrders {
+		return nil // the gemm order needs a four-token kernel to cover it
+	}
 	var out []packedImpl
 	for _, k := range best {
 		out = append(out, k)
@@ -132,10 +143,10 @@ func matMulPacked(p *Pool, dst []float32, w Matrix, x []float32, n int, kernels 
 // activation form (a scratch buffer for extBufs).
 func packedActs(p *Pool, w Matrix, x []float32, n int) *[]byte {
 	f := packedFormats[w.Type]
-	cols, nb := w.Cols, w.Cols/32
-	arb, srb := nb*34, nb*f.actBytes
+	cols, nb := w.Cols, packedBlocks(w)
+	arb, srb := nb*layouts[f.actType].BlockBytes, nb*f.actBytes
 	acts := byteScratch(&extBufs, n*srb)
-	if q := f.fused(current().vec); q != nil {
+	if q := f.fusedFor(current().vec); q != nil {
 		p.Run(n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				q(x[i*cols:(i+1)*cols], acts[i*srb:(i+1)*srb])
@@ -148,7 +159,7 @@ func packedActs(p *Pool, w Matrix, x []float32, n int) *[]byte {
 	p.Run(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a := buf[i*arb : (i+1)*arb]
-			QuantizeActivations(Q8_0, x[i*cols:(i+1)*cols], a)
+			QuantizeActivations(f.actType, x[i*cols:(i+1)*cols], a)
 			f.act(acts[i*srb:(i+1)*srb], a, nb)
 		}
 	})
@@ -160,17 +171,23 @@ func packedActs(p *Pool, w Matrix, x []float32, n int) *[]byte {
 // left first, over tiles of groups that stay in L2 while the tokens pass.
 func packedGroups(dst []float32, w Matrix, acts []byte, n int, kernels []packedImpl, lo, hi int) {
 	f := packedFormats[w.Type]
-	rows, nb := w.Rows, w.Cols/32
+	rows, nb := w.Rows, packedBlocks(w)
 	srb := nb * f.actBytes
 	gb := nb * f.blockBytes // bytes of one group
 	tile := max(1, packTileBytes/gb)
+	tiled := 0 // tokens that must take the multi-token order
+	if f.splitOrders {
+		tiled = n - n%4
+	}
 	var out [packedTokens][packRows]float32
 	for g0 := lo; g0 < hi; g0 += tile {
 		g1 := min(g0+tile, hi)
 		for i := 0; i < n; {
+			// The widest kernel that fits the tokens left (of the tiled
+			// part when the orders differ), down to one.
 			k := kernels[len(kernels)-1]
 			for _, c := range kernels {
-				if c.tokens <= n-i {
+				if i < tiled && c.tokens > 1 && c.tokens <= tiled-i || i >= tiled && c.tokens <= n-i && (!f.splitOrders || c.tokens == 1) {
 					k = c
 					break
 				}
@@ -222,6 +239,20 @@ func MatMuls(p *Pool, dsts [][]float32, ws []Matrix, x []float32, n int) {
 			}
 		}
 	})
+}
+
+// packedBlocks is how many blocks one row of w has.
+func packedBlocks(w Matrix) int {
+	l, _ := LayoutOf(w.Type)
+	return w.Cols / l.BlockSize
+}
+
+// fusedFor is f.fused for the level's vector kernels, nil when there is none.
+func (f packedFormat) fusedFor(v vecImpl) func([]float32, []byte) {
+	if f.fused == nil {
+		return nil
+	}
+	return f.fused(v)
 }
 
 // packTileBytes bounds the packed weights one thread keeps hot while the

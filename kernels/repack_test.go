@@ -196,3 +196,54 @@ func TestMatMulsMatchesMatMul(t *testing.T) {
 		}
 	})
 }
+
+// TestPackedQ4_KMatchesRepackedOrder checks MatMul on packed Q4_K matrices
+// against dotQ4_KRepacked row by row, bit for bit, at every level: the
+// first n - n%4 tokens in the gemm order (groups of 64 values), the rest in
+// the gemv order (whole super-blocks), as llama.cpp splits a batch.
+func TestPackedQ4_KMatchesRepackedOrder(t *testing.T) {
+	pool := NewPool(3)
+	defer pool.Close()
+	check := func(t *testing.T, seed uint64) {
+		r := newRand(seed)
+		for _, rows := range []int{8, 16, 40} {
+			for _, nb := range []int{1, 3} {
+				cols := QK_K * nb
+				w := Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: randomRow(r, Q4_K, rows*cols)}
+				if rows == 40 {
+					scaleRow(r, Q4_K, w.Data, -8, 8)
+				}
+				pw := Pack(w)
+				if packedFor(Q4_K, DetectedLevel()) != nil && !pw.Packed() {
+					t.Fatal("Q4_K not packed although kernels exist")
+				}
+				for _, n := range []int{1, 3, 4, 5, 8, 9, 13} {
+					x := randomFloats(r, n*cols)
+					want := make([]float32, n*rows)
+					for i := 0; i < n; i++ {
+						a := quantized(Q8_K, x[i*cols:(i+1)*cols])
+						groups := gemvGroups
+						if i < n-n%4 {
+							groups = gemmQ4KGroups
+						}
+						for rr := 0; rr < rows; rr++ {
+							want[i*rows+rr] = dotQ4_KRepacked(cols, w.Row(rr), a, groups)
+						}
+					}
+					for _, p := range []*Pool{nil, pool} {
+						got := make([]float32, n*rows)
+						MatMul(p, got, pw, x, n)
+						for k := range want {
+							if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+								t.Fatalf("rows=%d cols=%d n=%d threads=%d: dst[%d] = %v, want %v",
+									rows, cols, n, p.Threads(), k, got[k], want[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Run("generic", func(t *testing.T) { check(t, 95) })
+	forEachLevel(t, func(t *testing.T, l Level) { check(t, 96+uint64(l)) })
+}

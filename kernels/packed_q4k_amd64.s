@@ -1,0 +1,453 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// Kernels over packed Q4_K (packed_q4k.go), sixteen rows per group, in
+// llama.cpp's repacked orders (repack_kquants.go): VPDPBUSD of the masked
+// nibbles against four broadcast activation bytes gives each row's exact
+// sub-block sum; VPMULLD by the rows' 6-bit scales (and mins by the
+// activations' pair sums) builds each group's integer sums; then
+// acc = fma(float(isum), d·d_a, acc) and accMin = fma(float(imin),
+// dmin·d_a, accMin) per group, acc - accMin at the end.
+
+// CHUNK loads chunk woff of the block at SI as low/high nibbles into Z8/Z9.
+#define CHUNK(woff) \
+	VMOVDQU64 woff(SI), Z8 \
+	VPSRLW    $4, Z8, Z9   \
+	VPANDD    Z31, Z8, Z8  \
+	VPANDD    Z31, Z9, Z9
+
+// SUBS adds the chunk's products with token R's bytes alo/ahi (its two
+// sub-blocks) into lo/hi.
+#define SUBS(R, alo, ahi, lo, hi) \
+	VPDPBUSD.BCST alo(R)(AX*1), Z8, lo \
+	VPDPBUSD.BCST ahi(R)(AX*1), Z9, hi
+
+// FOLD folds one group of token R (sub-block sums lo/hi, their scales in
+// Z10/Z11, mins Z12/Z13 against pair sums at boff/boff+4) into acc/accMin.
+// d and dmin of the rows are in Z14/Z15. Clobbers Z24..Z26.
+#define FOLD(R, boff, lo, hi, acc, accmin) \
+	VPMULLD       Z10, lo, Z24              \
+	VPMULLD       Z11, hi, Z25              \
+	VPADDD        Z25, Z24, Z24             \
+	VCVTDQ2PS     Z24, Z24                  \
+	VMULPS.BCST   (R)(AX*1), Z14, Z26       \
+	VFMADD231PS   Z24, Z26, acc             \
+	VPMULLD.BCST  boff(R)(AX*1), Z12, Z24   \
+	VPMULLD.BCST  4+boff(R)(AX*1), Z13, Z25 \
+	VPADDD        Z25, Z24, Z24             \
+	VCVTDQ2PS     Z24, Z24                  \
+	VMULPS.BCST   (R)(AX*1), Z15, Z26       \
+	VFMADD231PS   Z24, Z26, accmin
+
+// PAIRSCALES loads sub-blocks s, s+1's scales and mins (soff = 64+16s,
+// moff = 192+16s) as int32 into Z10, Z11, Z12, Z13.
+#define PAIRSCALES(soff, moff) \
+	VPMOVZXBD soff(SI), Z10    \
+	VPMOVZXBD 16+soff(SI), Z11 \
+	VPMOVZXBD moff(SI), Z12    \
+	VPMOVZXBD 16+moff(SI), Z13
+
+#define ROWSCALES \
+	VCVTPH2PS (SI), Z14  \
+	VCVTPH2PS 32(SI), Z15
+
+#define SETUP \
+	MOVL         $0x0f0f0f0f, AX \
+	VPBROADCASTD AX, Z31         \
+	XORQ         AX, AX
+
+
+// func gemvQ4_Kx16VNNI(w, a *byte, nb int, out *[8][16]float32)
+// One token, the gemv order: one group per super-block.
+TEXT ·gemvQ4_Kx16VNNI(SB), NOSPLIT, $0-32
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	SETUP
+	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
+
+q4kgemvloop:
+	PREFETCHT0 2368(SI)
+	PREFETCHT0 2432(SI)
+	PREFETCHT0 2496(SI)
+	PREFETCHT0 2560(SI)
+	ROWSCALES
+	VPXORD Z0, Z0, Z0 // isum
+	VPXORD Z1, Z1, Z1 // imin
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CHUNK(320)
+	SUBS(DI, 36, 68, Z2, Z3)
+	CHUNK(384)
+	SUBS(DI, 40, 72, Z2, Z3)
+	CHUNK(448)
+	SUBS(DI, 44, 76, Z2, Z3)
+	CHUNK(512)
+	SUBS(DI, 48, 80, Z2, Z3)
+	CHUNK(576)
+	SUBS(DI, 52, 84, Z2, Z3)
+	CHUNK(640)
+	SUBS(DI, 56, 88, Z2, Z3)
+	CHUNK(704)
+	SUBS(DI, 60, 92, Z2, Z3)
+	CHUNK(768)
+	SUBS(DI, 64, 96, Z2, Z3)
+	PAIRSCALES(64, 192)
+	VPMULLD Z10, Z2, Z2
+	VPMULLD Z11, Z3, Z3
+	VPADDD  Z2, Z0, Z0
+	VPADDD  Z3, Z0, Z0
+	VPMULLD.BCST 4(DI)(AX*1), Z12, Z4
+	VPMULLD.BCST 8(DI)(AX*1), Z13, Z5
+	VPADDD  Z4, Z1, Z1
+	VPADDD  Z5, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CHUNK(832)
+	SUBS(DI, 100, 132, Z2, Z3)
+	CHUNK(896)
+	SUBS(DI, 104, 136, Z2, Z3)
+	CHUNK(960)
+	SUBS(DI, 108, 140, Z2, Z3)
+	CHUNK(1024)
+	SUBS(DI, 112, 144, Z2, Z3)
+	CHUNK(1088)
+	SUBS(DI, 116, 148, Z2, Z3)
+	CHUNK(1152)
+	SUBS(DI, 120, 152, Z2, Z3)
+	CHUNK(1216)
+	SUBS(DI, 124, 156, Z2, Z3)
+	CHUNK(1280)
+	SUBS(DI, 128, 160, Z2, Z3)
+	PAIRSCALES(96, 224)
+	VPMULLD Z10, Z2, Z2
+	VPMULLD Z11, Z3, Z3
+	VPADDD  Z2, Z0, Z0
+	VPADDD  Z3, Z0, Z0
+	VPMULLD.BCST 12(DI)(AX*1), Z12, Z4
+	VPMULLD.BCST 16(DI)(AX*1), Z13, Z5
+	VPADDD  Z4, Z1, Z1
+	VPADDD  Z5, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CHUNK(1344)
+	SUBS(DI, 164, 196, Z2, Z3)
+	CHUNK(1408)
+	SUBS(DI, 168, 200, Z2, Z3)
+	CHUNK(1472)
+	SUBS(DI, 172, 204, Z2, Z3)
+	CHUNK(1536)
+	SUBS(DI, 176, 208, Z2, Z3)
+	CHUNK(1600)
+	SUBS(DI, 180, 212, Z2, Z3)
+	CHUNK(1664)
+	SUBS(DI, 184, 216, Z2, Z3)
+	CHUNK(1728)
+	SUBS(DI, 188, 220, Z2, Z3)
+	CHUNK(1792)
+	SUBS(DI, 192, 224, Z2, Z3)
+	PAIRSCALES(128, 256)
+	VPMULLD Z10, Z2, Z2
+	VPMULLD Z11, Z3, Z3
+	VPADDD  Z2, Z0, Z0
+	VPADDD  Z3, Z0, Z0
+	VPMULLD.BCST 20(DI)(AX*1), Z12, Z4
+	VPMULLD.BCST 24(DI)(AX*1), Z13, Z5
+	VPADDD  Z4, Z1, Z1
+	VPADDD  Z5, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CHUNK(1856)
+	SUBS(DI, 228, 260, Z2, Z3)
+	CHUNK(1920)
+	SUBS(DI, 232, 264, Z2, Z3)
+	CHUNK(1984)
+	SUBS(DI, 236, 268, Z2, Z3)
+	CHUNK(2048)
+	SUBS(DI, 240, 272, Z2, Z3)
+	CHUNK(2112)
+	SUBS(DI, 244, 276, Z2, Z3)
+	CHUNK(2176)
+	SUBS(DI, 248, 280, Z2, Z3)
+	CHUNK(2240)
+	SUBS(DI, 252, 284, Z2, Z3)
+	CHUNK(2304)
+	SUBS(DI, 256, 288, Z2, Z3)
+	PAIRSCALES(160, 288)
+	VPMULLD Z10, Z2, Z2
+	VPMULLD Z11, Z3, Z3
+	VPADDD  Z2, Z0, Z0
+	VPADDD  Z3, Z0, Z0
+	VPMULLD.BCST 28(DI)(AX*1), Z12, Z4
+	VPMULLD.BCST 32(DI)(AX*1), Z13, Z5
+	VPADDD  Z4, Z1, Z1
+	VPADDD  Z5, Z1, Z1
+	VCVTDQ2PS   Z0, Z0
+	VMULPS.BCST (DI)(AX*1), Z14, Z4
+	VFMADD231PS Z0, Z4, Z16
+	VCVTDQ2PS   Z1, Z1
+	VMULPS.BCST (DI)(AX*1), Z15, Z4
+	VFMADD231PS Z1, Z4, Z20
+	ADDQ $2368, SI
+	ADDQ $292, AX
+	DECQ CX
+	JNZ  q4kgemvloop
+
+	VSUBPS  Z20, Z16, Z16
+	MOVQ    out+24(FP), AX
+	VMOVUPS Z16, (AX)
+	VZEROUPPER
+	RET
+
+// func gemmQ4_Kx16x4VNNI(w, a *byte, stride, nb int, out *[8][16]float32)
+// Four tokens, the gemm order: one group per pair of sub-blocks.
+TEXT ·gemmQ4_Kx16x4VNNI(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ stride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	SETUP
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+q4kgemmloop:
+	ROWSCALES
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CHUNK(320)
+	SUBS(DI, 36, 68, Z0, Z1)
+	SUBS(R8, 36, 68, Z2, Z3)
+	SUBS(R9, 36, 68, Z4, Z5)
+	SUBS(R10, 36, 68, Z6, Z7)
+	CHUNK(384)
+	SUBS(DI, 40, 72, Z0, Z1)
+	SUBS(R8, 40, 72, Z2, Z3)
+	SUBS(R9, 40, 72, Z4, Z5)
+	SUBS(R10, 40, 72, Z6, Z7)
+	CHUNK(448)
+	SUBS(DI, 44, 76, Z0, Z1)
+	SUBS(R8, 44, 76, Z2, Z3)
+	SUBS(R9, 44, 76, Z4, Z5)
+	SUBS(R10, 44, 76, Z6, Z7)
+	CHUNK(512)
+	SUBS(DI, 48, 80, Z0, Z1)
+	SUBS(R8, 48, 80, Z2, Z3)
+	SUBS(R9, 48, 80, Z4, Z5)
+	SUBS(R10, 48, 80, Z6, Z7)
+	CHUNK(576)
+	SUBS(DI, 52, 84, Z0, Z1)
+	SUBS(R8, 52, 84, Z2, Z3)
+	SUBS(R9, 52, 84, Z4, Z5)
+	SUBS(R10, 52, 84, Z6, Z7)
+	CHUNK(640)
+	SUBS(DI, 56, 88, Z0, Z1)
+	SUBS(R8, 56, 88, Z2, Z3)
+	SUBS(R9, 56, 88, Z4, Z5)
+	SUBS(R10, 56, 88, Z6, Z7)
+	CHUNK(704)
+	SUBS(DI, 60, 92, Z0, Z1)
+	SUBS(R8, 60, 92, Z2, Z3)
+	SUBS(R9, 60, 92, Z4, Z5)
+	SUBS(R10, 60, 92, Z6, Z7)
+	CHUNK(768)
+	SUBS(DI, 64, 96, Z0, Z1)
+	SUBS(R8, 64, 96, Z2, Z3)
+	SUBS(R9, 64, 96, Z4, Z5)
+	SUBS(R10, 64, 96, Z6, Z7)
+	PAIRSCALES(64, 192)
+	FOLD(DI, 4, Z0, Z1, Z16, Z20)
+	FOLD(R8, 4, Z2, Z3, Z17, Z21)
+	FOLD(R9, 4, Z4, Z5, Z18, Z22)
+	FOLD(R10, 4, Z6, Z7, Z19, Z23)
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CHUNK(832)
+	SUBS(DI, 100, 132, Z0, Z1)
+	SUBS(R8, 100, 132, Z2, Z3)
+	SUBS(R9, 100, 132, Z4, Z5)
+	SUBS(R10, 100, 132, Z6, Z7)
+	CHUNK(896)
+	SUBS(DI, 104, 136, Z0, Z1)
+	SUBS(R8, 104, 136, Z2, Z3)
+	SUBS(R9, 104, 136, Z4, Z5)
+	SUBS(R10, 104, 136, Z6, Z7)
+	CHUNK(960)
+	SUBS(DI, 108, 140, Z0, Z1)
+	SUBS(R8, 108, 140, Z2, Z3)
+	SUBS(R9, 108, 140, Z4, Z5)
+	SUBS(R10, 108, 140, Z6, Z7)
+	CHUNK(1024)
+	SUBS(DI, 112, 144, Z0, Z1)
+	SUBS(R8, 112, 144, Z2, Z3)
+	SUBS(R9, 112, 144, Z4, Z5)
+	SUBS(R10, 112, 144, Z6, Z7)
+	CHUNK(1088)
+	SUBS(DI, 116, 148, Z0, Z1)
+	SUBS(R8, 116, 148, Z2, Z3)
+	SUBS(R9, 116, 148, Z4, Z5)
+	SUBS(R10, 116, 148, Z6, Z7)
+	CHUNK(1152)
+	SUBS(DI, 120, 152, Z0, Z1)
+	SUBS(R8, 120, 152, Z2, Z3)
+	SUBS(R9, 120, 152, Z4, Z5)
+	SUBS(R10, 120, 152, Z6, Z7)
+	CHUNK(1216)
+	SUBS(DI, 124, 156, Z0, Z1)
+	SUBS(R8, 124, 156, Z2, Z3)
+	SUBS(R9, 124, 156, Z4, Z5)
+	SUBS(R10, 124, 156, Z6, Z7)
+	CHUNK(1280)
+	SUBS(DI, 128, 160, Z0, Z1)
+	SUBS(R8, 128, 160, Z2, Z3)
+	SUBS(R9, 128, 160, Z4, Z5)
+	SUBS(R10, 128, 160, Z6, Z7)
+	PAIRSCALES(96, 224)
+	FOLD(DI, 12, Z0, Z1, Z16, Z20)
+	FOLD(R8, 12, Z2, Z3, Z17, Z21)
+	FOLD(R9, 12, Z4, Z5, Z18, Z22)
+	FOLD(R10, 12, Z6, Z7, Z19, Z23)
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CHUNK(1344)
+	SUBS(DI, 164, 196, Z0, Z1)
+	SUBS(R8, 164, 196, Z2, Z3)
+	SUBS(R9, 164, 196, Z4, Z5)
+	SUBS(R10, 164, 196, Z6, Z7)
+	CHUNK(1408)
+	SUBS(DI, 168, 200, Z0, Z1)
+	SUBS(R8, 168, 200, Z2, Z3)
+	SUBS(R9, 168, 200, Z4, Z5)
+	SUBS(R10, 168, 200, Z6, Z7)
+	CHUNK(1472)
+	SUBS(DI, 172, 204, Z0, Z1)
+	SUBS(R8, 172, 204, Z2, Z3)
+	SUBS(R9, 172, 204, Z4, Z5)
+	SUBS(R10, 172, 204, Z6, Z7)
+	CHUNK(1536)
+	SUBS(DI, 176, 208, Z0, Z1)
+	SUBS(R8, 176, 208, Z2, Z3)
+	SUBS(R9, 176, 208, Z4, Z5)
+	SUBS(R10, 176, 208, Z6, Z7)
+	CHUNK(1600)
+	SUBS(DI, 180, 212, Z0, Z1)
+	SUBS(R8, 180, 212, Z2, Z3)
+	SUBS(R9, 180, 212, Z4, Z5)
+	SUBS(R10, 180, 212, Z6, Z7)
+	CHUNK(1664)
+	SUBS(DI, 184, 216, Z0, Z1)
+	SUBS(R8, 184, 216, Z2, Z3)
+	SUBS(R9, 184, 216, Z4, Z5)
+	SUBS(R10, 184, 216, Z6, Z7)
+	CHUNK(1728)
+	SUBS(DI, 188, 220, Z0, Z1)
+	SUBS(R8, 188, 220, Z2, Z3)
+	SUBS(R9, 188, 220, Z4, Z5)
+	SUBS(R10, 188, 220, Z6, Z7)
+	CHUNK(1792)
+	SUBS(DI, 192, 224, Z0, Z1)
+	SUBS(R8, 192, 224, Z2, Z3)
+	SUBS(R9, 192, 224, Z4, Z5)
+	SUBS(R10, 192, 224, Z6, Z7)
+	PAIRSCALES(128, 256)
+	FOLD(DI, 20, Z0, Z1, Z16, Z20)
+	FOLD(R8, 20, Z2, Z3, Z17, Z21)
+	FOLD(R9, 20, Z4, Z5, Z18, Z22)
+	FOLD(R10, 20, Z6, Z7, Z19, Z23)
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CHUNK(1856)
+	SUBS(DI, 228, 260, Z0, Z1)
+	SUBS(R8, 228, 260, Z2, Z3)
+	SUBS(R9, 228, 260, Z4, Z5)
+	SUBS(R10, 228, 260, Z6, Z7)
+	CHUNK(1920)
+	SUBS(DI, 232, 264, Z0, Z1)
+	SUBS(R8, 232, 264, Z2, Z3)
+	SUBS(R9, 232, 264, Z4, Z5)
+	SUBS(R10, 232, 264, Z6, Z7)
+	CHUNK(1984)
+	SUBS(DI, 236, 268, Z0, Z1)
+	SUBS(R8, 236, 268, Z2, Z3)
+	SUBS(R9, 236, 268, Z4, Z5)
+	SUBS(R10, 236, 268, Z6, Z7)
+	CHUNK(2048)
+	SUBS(DI, 240, 272, Z0, Z1)
+	SUBS(R8, 240, 272, Z2, Z3)
+	SUBS(R9, 240, 272, Z4, Z5)
+	SUBS(R10, 240, 272, Z6, Z7)
+	CHUNK(2112)
+	SUBS(DI, 244, 276, Z0, Z1)
+	SUBS(R8, 244, 276, Z2, Z3)
+	SUBS(R9, 244, 276, Z4, Z5)
+	SUBS(R10, 244, 276, Z6, Z7)
+	CHUNK(2176)
+	SUBS(DI, 248, 280, Z0, Z1)
+	SUBS(R8, 248, 280, Z2, Z3)
+	SUBS(R9, 248, 280, Z4, Z5)
+	SUBS(R10, 248, 280, Z6, Z7)
+	CHUNK(2240)
+	SUBS(DI, 252, 284, Z0, Z1)
+	SUBS(R8, 252, 284, Z2, Z3)
+	SUBS(R9, 252, 284, Z4, Z5)
+	SUBS(R10, 252, 284, Z6, Z7)
+	CHUNK(2304)
+	SUBS(DI, 256, 288, Z0, Z1)
+	SUBS(R8, 256, 288, Z2, Z3)
+	SUBS(R9, 256, 288, Z4, Z5)
+	SUBS(R10, 256, 288, Z6, Z7)
+	PAIRSCALES(160, 288)
+	FOLD(DI, 28, Z0, Z1, Z16, Z20)
+	FOLD(R8, 28, Z2, Z3, Z17, Z21)
+	FOLD(R9, 28, Z4, Z5, Z18, Z22)
+	FOLD(R10, 28, Z6, Z7, Z19, Z23)
+	ADDQ $2368, SI
+	ADDQ $292, AX
+	DECQ CX
+	JNZ  q4kgemmloop
+
+	MOVQ    out+32(FP), AX
+	VSUBPS  Z20, Z16, Z16
+	VSUBPS  Z21, Z17, Z17
+	VSUBPS  Z22, Z18, Z18
+	VSUBPS  Z23, Z19, Z19
+	VMOVUPS Z16, (AX)
+	VMOVUPS Z17, 64(AX)
+	VMOVUPS Z18, 128(AX)
+	VMOVUPS Z19, 192(AX)
+	VZEROUPPER
+	RET
