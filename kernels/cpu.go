@@ -121,7 +121,8 @@ type dispatch struct {
 	// packed multiply packed matrices (packed.go) by several tokens at
 	// once, most tokens first, the last taking one; by type.
 	packed map[Type][]packedImpl
-	vec    vecImpl // activation quantization, SwiGLU
+	vec    vecImpl  // activation quantization, SwiGLU
+	tiny   tinyImpl // F32/F16/BF16 prompt batches in tinyBLAS order
 }
 
 var (
@@ -161,6 +162,7 @@ func build(l Level) *dispatch {
 		}
 	}
 	d.vec = vecFor(l)
+	d.tiny = tinyFor(l)
 	for t, tr := range traits {
 		if tr.VecDot == nil {
 			continue
@@ -258,6 +260,7 @@ func Describe() []OpChoice {
 		}
 		out = append(out, OpChoice{Op: fmt.Sprintf("matmul %s (llama.cpp's repacked order, rows %% 8 == 0)", t), Impl: impl})
 	}
+	out = append(out, OpChoice{Op: "matmul F32/F16/BF16, 2+ tokens (tinyBLAS order)", Impl: d.tiny.name})
 	out = append(out, OpChoice{Op: "attention F16 V accumulate", Impl: d.f16.name})
 	out = append(out, OpChoice{Op: "paged attention blocks", Impl: d.attn.name})
 	out = append(out, OpChoice{Op: "activations F32→F16", Impl: d.conv.name},

@@ -123,7 +123,9 @@ func TestFastDotsOnZeros(t *testing.T) {
 
 // TestFastMatMulAgreesWithVecDot checks MatMul at each level (with and
 // without a pool, n = 1..9 so the multi-row tiles and their tails run)
-// against that level's VecDot, bit for bit.
+// against that level's VecDot, bit for bit — or, for the F16 matrices
+// llama.cpp hands to tinyBLAS (Rows a multiple of 4, n >= 2), against the
+// tinyBLAS reference (tinyblas.go).
 func TestFastMatMulAgreesWithVecDot(t *testing.T) {
 	pool := NewPool(3)
 	defer pool.Close()
@@ -132,17 +134,11 @@ func TestFastMatMulAgreesWithVecDot(t *testing.T) {
 		for _, typ := range []Type{F16, Q4_0, Q8_0, Q4_K, Q6_K, Q5_0, IQ4_XS} {
 			tr, _ := TraitsOf(typ)
 			cols := 3 * max(tr.BlockSize, 32)
-			for _, rows := range []int{1, 5, 13} {
+			for _, rows := range []int{1, 5, 12, 13} { // 12: tinyBLAS for F16, not a repacked Q4_0
 				w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
 				for _, n := range []int{1, 2, 3, 4, 5, 9} {
 					x := randomFloats(r, n*cols)
-					want := make([]float32, n*rows)
-					for i := 0; i < n; i++ {
-						a := quantized(tr.VecDotType, x[i*cols:(i+1)*cols])
-						for rr := 0; rr < rows; rr++ {
-							want[i*rows+rr] = VecDot(typ, cols, w.Row(rr), a)
-						}
-					}
+					want := matMulWant(w, x, n)
 					for _, p := range []*Pool{nil, pool} {
 						got := make([]float32, n*rows)
 						MatMul(p, got, w, x, n)

@@ -62,7 +62,9 @@ func f32Scratch(n int) []float32 {
 // which get its repacked kernels' summation order (repack.go) at every
 // level, and so do Q4_K, Q2_K and IQ4_NL matrices with Rows a multiple of
 // 8 (repack_kquants.go). Matrices Pack prepared run on 16-row interleaved
-// kernels (packed.go) with the same numbers.
+// kernels (packed.go) with the same numbers. F32, F16 and BF16 matrices with
+// n >= 2, Cols a multiple of 16 and Rows a multiple of 4 take llama.cpp's
+// tinyBLAS order instead of VecDot's at every level (tinyblas.go).
 //
 // Like VecDot, it panics on a type without a dot product or on slices too
 // short for the shapes; callers check shapes when a model is loaded.
@@ -76,6 +78,10 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 			matMulPacked(p, dst, w, x, n, ks)
 			return
 		}
+	}
+	if usesTinyBLAS(w, n) {
+		matMulTinyBLAS(p, dst, w, x, n) // llamafile's order (tinyblas.go)
+		return
 	}
 	if repacksQ4_0(w) {
 		matMulQ4_0Reference(p, dst, w, x, n)

@@ -17,17 +17,11 @@ func TestMatMulOddSizes(t *testing.T) {
 	for _, typ := range []Type{F32, F16, BF16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K, IQ4_XS} {
 		tr, _ := TraitsOf(typ)
 		cols := 2 * max(tr.BlockSize, 32)
-		for _, rows := range []int{1, 2, 7, 11} {
+		for _, rows := range []int{1, 2, 7, 11, 12} {
 			w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: randomRow(r, typ, rows*cols)}
 			for n := 1; n <= 5; n++ {
 				x := randomFloats(r, n*cols)
-				want := make([]float32, n*rows)
-				for i := 0; i < n; i++ {
-					a := quantized(tr.VecDotType, x[i*cols:(i+1)*cols])
-					for rr := 0; rr < rows; rr++ {
-						want[i*rows+rr] = VecDot(typ, cols, w.Row(rr), a)
-					}
-				}
+				want := matMulWant(w, x, n) // VecDot, or tinyBLAS's order
 				for _, p := range []*Pool{nil, pool} {
 					got := make([]float32, n*rows)
 					MatMul(p, got, w, x, n)
