@@ -74,7 +74,8 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 		return
 	}
 	if w.packed != nil {
-		if ks := current().packed[w.Type]; ks != nil {
+		// A format with only a one-token kernel (Q6_K) packs for decode.
+		if ks := current().packed[w.Type]; ks != nil && (n == 1 || len(ks) > 1) {
 			matMulPacked(p, dst, w, x, n, ks)
 			return
 		}

@@ -45,6 +45,7 @@ var packedFormats = map[Type]packedFormat{
 	Q8_0: {blockBytes: q8Pack, actType: Q8_0, actBytes: q8ExtBytes, packBlock: packQ8_0, act: func(dst, q8 []byte, nb int) { q8Ext(dst, q8, nb, 128) },
 		fused: func(v vecImpl) func([]float32, []byte) { return v.quantQ8Ext128 }},
 	Q4_K: {blockBytes: q4KPack, actType: Q8_K, actBytes: q8KPackBytes, packBlock: packQ4_K, act: q8KPack, splitOrders: true},
+	Q6_K: {blockBytes: q6KPack, actType: Q8_K, actBytes: q8K6Bytes, packBlock: packQ6_K, act: q8K6},
 }
 
 // packs reports whether Pack interleaves m.
@@ -56,6 +57,8 @@ func packs(m Matrix) bool {
 		return true
 	case Q4_K:
 		return repacksKQuant(m)
+	case Q6_K:
+		return true
 	}
 	return false
 }
@@ -214,7 +217,7 @@ func MatMuls(p *Pool, dsts [][]float32, ws []Matrix, x []float32, n int) {
 		panic(fmt.Sprintf("kernels: MatMuls: %d matrices, %d outputs", len(ws), len(dsts)))
 	}
 	kernels := current().packed[ws[0].Type]
-	one := kernels != nil && n > 0
+	one := kernels != nil && n > 0 && (n == 1 || len(kernels) > 1)
 	for _, w := range ws {
 		one = one && w.packed != nil && w.Type == ws[0].Type && w.Cols == ws[0].Cols
 	}

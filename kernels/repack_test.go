@@ -247,3 +247,46 @@ func TestPackedQ4_KMatchesRepackedOrder(t *testing.T) {
 	t.Run("generic", func(t *testing.T) { check(t, 95) })
 	forEachLevel(t, func(t *testing.T, l Level) { check(t, 96+uint64(l)) })
 }
+
+// TestPackedQ6_KMatchesVecDot checks MatMul on packed Q6_K matrices (the
+// one-token kernel; more tokens take the plain rows) against VecDot's
+// order row by row, bit for bit, at every level.
+func TestPackedQ6_KMatchesVecDot(t *testing.T) {
+	pool := NewPool(3)
+	defer pool.Close()
+	check := func(t *testing.T, seed uint64) {
+		r := newRand(seed)
+		for _, rows := range []int{1, 16, 40} {
+			for _, nb := range []int{1, 3} {
+				cols := QK_K * nb
+				w := Matrix{Type: Q6_K, Rows: rows, Cols: cols, Data: randomRow(r, Q6_K, rows*cols)}
+				if rows == 40 {
+					scaleRow(r, Q6_K, w.Data, -8, 8)
+				}
+				pw := Pack(w)
+				for _, n := range []int{1, 2, 5} {
+					x := randomFloats(r, n*cols)
+					want := make([]float32, n*rows)
+					for i := 0; i < n; i++ {
+						a := quantized(Q8_K, x[i*cols:(i+1)*cols])
+						for rr := 0; rr < rows; rr++ {
+							want[i*rows+rr] = dotQ6_K(cols, w.Row(rr), a)
+						}
+					}
+					for _, p := range []*Pool{nil, pool} {
+						got := make([]float32, n*rows)
+						MatMul(p, got, pw, x, n)
+						for k := range want {
+							if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+								t.Fatalf("rows=%d cols=%d n=%d threads=%d packed=%v: dst[%d] = %v, want %v",
+									rows, cols, n, p.Threads(), pw.Packed(), k, got[k], want[k])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Run("generic", func(t *testing.T) { check(t, 110) })
+	forEachLevel(t, func(t *testing.T, l Level) { check(t, 111+uint64(l)) })
+}
