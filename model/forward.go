@@ -181,6 +181,12 @@ func (r *Runner) attention(li int, b *Batch) error {
 	nHead, hd, kvHeads := c.HeadCount, c.HeadDim, c.HeadCountKV
 	group := nHead / kvHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
+	if len(b.Tokens) >= kernels.TiledMinRows && kernels.TiledSupported(r.kv.Type, hd) {
+		// llama.cpp's tiled flash attention: its numbers, not the one-row
+		// path's, for batches as large as its Q tile (neq1 is the whole
+		// batch, whatever the sequences).
+		return r.attentionTiled(li, b, scale)
+	}
 	seqOf := make([]int, len(b.Tokens))
 	for si, s := range b.Seqs {
 		for i := s.Start; i < s.End; i++ {
@@ -230,6 +236,79 @@ func (r *Runner) attention(li int, b *Batch) error {
 	}
 	return err
 }
+
+// tiledChunk is how many consecutive tokens of a sequence one tiled
+// attention unit takes: each K/V tile is widened once for all their query
+// heads of a KV head.
+const tiledChunk = 16
+
+// attentionTiled is attention in llama.cpp's tiled order (kernels.AttendTiled).
+// A unit is up to tiledChunk consecutive tokens of one sequence and one KV
+// head with all its query heads; units are dealt by cost (their last
+// token's position) as balancedOrder does.
+func (r *Runner) attentionTiled(li int, b *Batch, scale float32) error {
+	c := r.m.Config
+	nHead, hd, kvHeads := c.HeadCount, c.HeadDim, c.HeadCountKV
+	group := nHead / kvHeads
+	type unit struct{ seq, lo, hi, kvh int }
+	var units []unit
+	for si, s := range b.Seqs {
+		for lo := s.Start; lo < s.End; lo += tiledChunk {
+			for kvh := range kvHeads {
+				units = append(units, unit{si, lo, min(lo+tiledChunk, s.End), kvh})
+			}
+		}
+	}
+	cost := func(u unit) int { return (u.hi - u.lo) * (int(b.Positions[u.hi-1]) + 1) }
+	slices.SortStableFunc(units, func(x, y unit) int { return cmp.Compare(cost(y), cost(x)) })
+	order := make([]unit, 0, len(units))
+	for lo, hi := 0, len(units)-1; lo <= hi; lo, hi = lo+1, hi-1 {
+		order = append(order, units[lo])
+		if lo != hi {
+			order = append(order, units[hi])
+		}
+	}
+	kbuf, vbuf, slotBytes := r.kv.Layer(li)
+	rowBytes := slotBytes / kvHeads
+	var (
+		errOnce sync.Once
+		err     error
+	)
+	run := func(lo, hi int) {
+		scratch := tiledScratch.Get().(*tiledWork)
+		defer tiledScratch.Put(scratch)
+		for _, u := range order[lo:hi] {
+			n := scratch.n[:0]
+			for i := u.lo; i < u.hi; i++ {
+				n = append(n, int(b.Positions[i])+1)
+			}
+			scratch.n = n
+			p := kernels.PagedKV{K: kbuf, V: vbuf, BlockSize: r.kv.BlockSize, SlotBytes: slotBytes,
+				HeadOffset: u.kvh * rowBytes, Blocks: b.Seqs[u.seq].BlockTable}
+			off := (u.lo*nHead + u.kvh*group) * hd
+			end := off + (u.hi-u.lo-1)*nHead*hd + group*hd
+			if e := kernels.AttendTiled(r.att[off:end], r.q[off:end], nHead*hd, group, hd, r.kv.Type,
+				n, scale, p, &scratch.s); e != nil {
+				errOnce.Do(func() { err = fmt.Errorf("model: layer %d attention of tokens %d-%d: %w", li, u.lo, u.hi-1, e) })
+				return
+			}
+		}
+	}
+	if r.pool == nil {
+		run(0, len(order))
+	} else {
+		r.pool.Run(len(order), run)
+	}
+	return err
+}
+
+// tiledWork is one worker's tiled attention buffers.
+type tiledWork struct {
+	s kernels.TiledScratch
+	n []int
+}
+
+var tiledScratch = sync.Pool{New: func() any { return new(tiledWork) }}
 
 // attnScratch keeps attention's per-worker buffers between layers and
 // steps instead of allocating them for every call.
