@@ -250,7 +250,7 @@ func Describe() []OpChoice {
 	}
 	for t, ks := range d.packed {
 		for _, k := range ks {
-			out = append(out, OpChoice{Op: fmt.Sprintf("matmul %s·Q8_0 (packed, 16 rows × %d tokens)", t, k.tokens), Impl: k.name})
+			out = append(out, OpChoice{Op: fmt.Sprintf("matmul %s·%s (packed, 16 rows × %d tokens)", t, packedFormats[t].actType, k.tokens), Impl: k.name})
 		}
 	}
 	for _, t := range []Type{Q4_K, Q2_K, IQ4_NL} {

@@ -198,8 +198,16 @@ func packedGroups(dst []float32, w Matrix, acts []byte, n int, kernels []packedI
 			for g := g0; g < g1; g++ {
 				k.fn(w.packed[g*gb:(g+1)*gb], acts[i*srb:], srb, nb, &out)
 				r0 := g * packRows
-				for t := range k.tokens {
-					copy(dst[(i+t)*rows+r0:(i+t)*rows+min(r0+packRows, rows)], out[t][:])
+				if r0+packRows <= rows {
+					// A full group: array copies, no memmove call each.
+					for t := range k.tokens {
+						o := (i+t)*rows + r0
+						*(*[packRows]float32)(dst[o : o+packRows]) = out[t]
+					}
+				} else {
+					for t := range k.tokens {
+						copy(dst[(i+t)*rows+r0:(i+t)*rows+rows], out[t][:])
+					}
 				}
 			}
 			i += k.tokens
