@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // One-token kernel over packed Q6_K (packed_q6k.go) in vec_dot's AVX2
 // order: accumulator Z(l) holds lane l of sixteen rows (quants 32m+4l..+3
@@ -34,16 +35,6 @@
 	VPADDD       Z23, Z22, Z22     \
 	VPSLLD       $5, Z22, Z22      \
 	VPSUBD       Z22, acc, acc
-
-// REDUCE folds accumulators a0..a7 into a0 in hsum_float_8's order.
-#define REDUCE(a0, a1, a2, a3, a4, a5, a6, a7) \
-	VADDPS a4, a0, a0 \
-	VADDPS a5, a1, a1 \
-	VADDPS a6, a2, a2 \
-	VADDPS a7, a3, a3 \
-	VADDPS a2, a0, a0 \
-	VADDPS a3, a1, a1 \
-	VADDPS a1, a0, a0
 
 // func gemvQ6_Kx16VNNI(w, a *byte, nb int, out *[8][16]float32)
 TEXT ·gemvQ6_Kx16VNNI(SB), NOSPLIT, $0-32
@@ -365,7 +356,7 @@ q6gemvloop:
 	DECQ CX
 	JNZ  q6gemvloop
 
-	REDUCE(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 	MOVQ    out+24(FP), AX
 	VMOVUPS Z0, (AX)
 	VZEROUPPER

@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // Kernels over packed Q8_0 (packed_q8.go): accumulator Z(l) holds lane l
 // (quants 4l..4l+3 of every block) of sixteen rows, exactly as vec_dot's
@@ -15,16 +16,6 @@
 	VPDPBUSD.BCST aoff(R)(AX*1), w, t \
 	VCVTDQ2PS     t, t \
 	VFMADD231PS   t, scale, acc
-
-// REDUCE folds accumulators a0..a7 into a0 in hsum_float_8's order.
-#define REDUCE(a0, a1, a2, a3, a4, a5, a6, a7) \
-	VADDPS a4, a0, a0 \
-	VADDPS a5, a1, a1 \
-	VADDPS a6, a2, a2 \
-	VADDPS a7, a3, a3 \
-	VADDPS a2, a0, a0 \
-	VADDPS a3, a1, a1 \
-	VADDPS a1, a0, a0
 
 #define LOADW \
 	VMOVDQU64 32(SI), Z8   \
@@ -81,7 +72,7 @@ q8gemvloop:
 	DECQ CX
 	JNZ  q8gemvloop
 
-	REDUCE(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 	MOVQ    out+24(FP), AX
 	VMOVUPS Z0, (AX)
 	VZEROUPPER
@@ -121,8 +112,8 @@ q8gemm2loop:
 	DECQ CX
 	JNZ  q8gemm2loop
 
-	REDUCE(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	REDUCE(Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27)
+	REDUCE8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	REDUCE8(Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27)
 	MOVQ    out+32(FP), AX
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z20, 64(AX)

@@ -5,41 +5,60 @@ import (
 	"testing"
 )
 
-// TestRepackedQ4_0MatchesReference checks MatMul on Q4_0 matrices llama.cpp
-// repacks (rows a multiple of 8, including ones that leave a padded 16-row
-// group) against dotQ4_0Repacked row by row, bit for bit, at every level,
-// packed and unpacked, for token counts around the four-token kernel, with
-// normal and extreme scales and a pool that splits groups unevenly.
-func TestRepackedQ4_0MatchesReference(t *testing.T) {
+// packedCase is one format's MatMul-against-reference check: random
+// matrices of every row and block count, extreme scales on the rows==scaled
+// matrices, MatMul with and without a pool compared bit for bit with want
+// (token i of n against its activation row a) at generic and every level.
+type packedCase struct {
+	typ, act  Type
+	rows, nbs []int
+	ns        []int
+	scaled    int  // row count whose matrices get extreme scales
+	lo, hi    int  // scaleRow's exponent range for them
+	unpacked  bool // also check the matrix without Pack
+	mustPack  bool // fail when a kernel exists but Pack did not pack
+	seed      uint64
+	want      func(cols int, w, a []byte, i, n int) float32
+}
+
+func checkPackedMatMul(t *testing.T, c packedCase) {
 	pool := NewPool(3)
 	defer pool.Close()
+	l, _ := LayoutOf(c.typ)
 	check := func(t *testing.T, seed uint64) {
 		r := newRand(seed)
-		for _, rows := range []int{8, 16, 24, 40, 64} {
-			for _, nb := range []int{1, 3, 11} {
-				cols := 32 * nb
-				w := Matrix{Type: Q4_0, Rows: rows, Cols: cols, Data: randomRow(r, Q4_0, rows*cols)}
-				if rows == 40 {
-					scaleRow(r, Q4_0, w.Data, -12, 12)
+		for _, rows := range c.rows {
+			for _, nb := range c.nbs {
+				cols := l.BlockSize * nb
+				w := Matrix{Type: c.typ, Rows: rows, Cols: cols, Data: randomRow(r, c.typ, rows*cols)}
+				if rows == c.scaled {
+					scaleRow(r, c.typ, w.Data, c.lo, c.hi)
 				}
 				pw := Pack(w)
-				for _, n := range []int{1, 2, 3, 4, 5, 8, 9, 12, 13, 17} {
+				if c.mustPack && packedFor(c.typ, DetectedLevel()) != nil && !pw.Packed() {
+					t.Fatalf("%s not packed although a kernel exists", c.typ)
+				}
+				forms := []Matrix{pw}
+				if c.unpacked {
+					forms = []Matrix{w, pw}
+				}
+				for _, n := range c.ns {
 					x := randomFloats(r, n*cols)
 					want := make([]float32, n*rows)
 					for i := 0; i < n; i++ {
-						a := quantized(Q8_0, x[i*cols:(i+1)*cols])
+						a := quantized(c.act, x[i*cols:(i+1)*cols])
 						for rr := 0; rr < rows; rr++ {
-							want[i*rows+rr] = dotQ4_0Repacked(cols, w.Row(rr), a)
+							want[i*rows+rr] = c.want(cols, w.Row(rr), a, i, n)
 						}
 					}
-					for _, m := range []Matrix{w, pw} {
+					for _, m := range forms {
 						for _, p := range []*Pool{nil, pool} {
 							got := make([]float32, n*rows)
 							MatMul(p, got, m, x, n)
 							for k := range want {
 								if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
-									t.Fatalf("rows=%d cols=%d n=%d packed=%v threads=%d: dst[%d] = %v, want %v",
-										rows, cols, n, m.Packed(), p.Threads(), k, got[k], want[k])
+									t.Fatalf("%s rows=%d cols=%d n=%d packed=%v threads=%d: dst[%d] = %v, want %v",
+										c.typ, rows, cols, n, m.Packed(), p.Threads(), k, got[k], want[k])
 								}
 							}
 						}
@@ -48,8 +67,19 @@ func TestRepackedQ4_0MatchesReference(t *testing.T) {
 			}
 		}
 	}
-	t.Run("generic", func(t *testing.T) { check(t, 70) })
-	forEachLevel(t, func(t *testing.T, l Level) { check(t, 71+uint64(l)) })
+	t.Run("generic", func(t *testing.T) { check(t, c.seed) })
+	forEachLevel(t, func(t *testing.T, l Level) { check(t, c.seed+1+uint64(l)) })
+}
+
+// TestRepackedQ4_0MatchesReference checks MatMul on Q4_0 matrices llama.cpp
+// repacks (rows a multiple of 8, including ones that leave a padded 16-row
+// group) against dotQ4_0Repacked row by row, bit for bit, at every level,
+// packed and unpacked, for token counts around the kernels' widths, with
+// normal and extreme scales and a pool that splits groups unevenly.
+func TestRepackedQ4_0MatchesReference(t *testing.T) {
+	checkPackedMatMul(t, packedCase{typ: Q4_0, act: Q8_0, rows: []int{8, 16, 24, 40, 64}, nbs: []int{1, 3, 11},
+		ns: []int{1, 2, 3, 4, 5, 8, 9, 12, 13, 17}, scaled: 40, lo: -12, hi: 12, unpacked: true, seed: 70,
+		want: func(cols int, w, a []byte, _, _ int) float32 { return dotQ4_0Repacked(cols, w, a) }})
 }
 
 // TestRepackedQ4_0Dot bounds the repacked order's result against the
@@ -117,46 +147,9 @@ func TestPackLayout(t *testing.T) {
 // at every level, for token counts around the kernels' widths, with normal
 // and extreme scales.
 func TestPackedQ8_0MatchesVecDot(t *testing.T) {
-	pool := NewPool(3)
-	defer pool.Close()
-	check := func(t *testing.T, seed uint64) {
-		r := newRand(seed)
-		for _, rows := range []int{1, 5, 16, 24, 40} {
-			for _, nb := range []int{1, 3, 11} {
-				cols := 32 * nb
-				w := Matrix{Type: Q8_0, Rows: rows, Cols: cols, Data: randomRow(r, Q8_0, rows*cols)}
-				if rows == 24 {
-					scaleRow(r, Q8_0, w.Data, -12, 12)
-				}
-				pw := Pack(w)
-				if packedFor(Q8_0, DetectedLevel()) != nil && !pw.Packed() {
-					t.Fatal("Q8_0 not packed although a kernel exists")
-				}
-				for _, n := range []int{1, 2, 3, 5, 9} {
-					x := randomFloats(r, n*cols)
-					want := make([]float32, n*rows)
-					for i := 0; i < n; i++ {
-						a := quantized(Q8_0, x[i*cols:(i+1)*cols])
-						for rr := 0; rr < rows; rr++ {
-							want[i*rows+rr] = dotQ8_0(cols, w.Row(rr), a)
-						}
-					}
-					for _, p := range []*Pool{nil, pool} {
-						got := make([]float32, n*rows)
-						MatMul(p, got, pw, x, n)
-						for k := range want {
-							if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
-								t.Fatalf("rows=%d cols=%d n=%d threads=%d: dst[%d] = %v, want %v",
-									rows, cols, n, p.Threads(), k, got[k], want[k])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	t.Run("generic", func(t *testing.T) { check(t, 80) })
-	forEachLevel(t, func(t *testing.T, l Level) { check(t, 81+uint64(l)) })
+	checkPackedMatMul(t, packedCase{typ: Q8_0, act: Q8_0, rows: []int{1, 5, 16, 24, 40}, nbs: []int{1, 3, 11},
+		ns: []int{1, 2, 3, 5, 9}, scaled: 24, lo: -12, hi: 12, mustPack: true, seed: 80,
+		want: func(cols int, w, a []byte, _, _ int) float32 { return dotQ8_0(cols, w, a) }})
 }
 
 // TestMatMulsMatchesMatMul checks that MatMuls over several matrices (one
@@ -197,96 +190,27 @@ func TestMatMulsMatchesMatMul(t *testing.T) {
 	})
 }
 
+// TestPackedQ6_KMatchesVecDot checks MatMul on packed Q6_K matrices (the
+// one-token kernel; more tokens take the plain rows) against VecDot's
+// order row by row, bit for bit, at every level.
+func TestPackedQ6_KMatchesVecDot(t *testing.T) {
+	checkPackedMatMul(t, packedCase{typ: Q6_K, act: Q8_K, rows: []int{1, 16, 40}, nbs: []int{1, 3},
+		ns: []int{1, 2, 5}, scaled: 40, lo: -8, hi: 8, seed: 110,
+		want: func(cols int, w, a []byte, _, _ int) float32 { return dotQ6_K(cols, w, a) }})
+}
+
 // TestPackedQ4_KMatchesRepackedOrder checks MatMul on packed Q4_K matrices
 // against dotQ4_KRepacked row by row, bit for bit, at every level: the
 // first n - n%4 tokens in the gemm order (groups of 64 values), the rest in
 // the gemv order (whole super-blocks), as llama.cpp splits a batch.
 func TestPackedQ4_KMatchesRepackedOrder(t *testing.T) {
-	pool := NewPool(3)
-	defer pool.Close()
-	check := func(t *testing.T, seed uint64) {
-		r := newRand(seed)
-		for _, rows := range []int{8, 16, 40} {
-			for _, nb := range []int{1, 3} {
-				cols := QK_K * nb
-				w := Matrix{Type: Q4_K, Rows: rows, Cols: cols, Data: randomRow(r, Q4_K, rows*cols)}
-				if rows == 40 {
-					scaleRow(r, Q4_K, w.Data, -8, 8)
-				}
-				pw := Pack(w)
-				if packedFor(Q4_K, DetectedLevel()) != nil && !pw.Packed() {
-					t.Fatal("Q4_K not packed although kernels exist")
-				}
-				for _, n := range []int{1, 3, 4, 5, 8, 9, 13} {
-					x := randomFloats(r, n*cols)
-					want := make([]float32, n*rows)
-					for i := 0; i < n; i++ {
-						a := quantized(Q8_K, x[i*cols:(i+1)*cols])
-						groups := gemvGroups
-						if i < n-n%4 {
-							groups = gemmQ4KGroups
-						}
-						for rr := 0; rr < rows; rr++ {
-							want[i*rows+rr] = dotQ4_KRepacked(cols, w.Row(rr), a, groups)
-						}
-					}
-					for _, p := range []*Pool{nil, pool} {
-						got := make([]float32, n*rows)
-						MatMul(p, got, pw, x, n)
-						for k := range want {
-							if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
-								t.Fatalf("rows=%d cols=%d n=%d threads=%d: dst[%d] = %v, want %v",
-									rows, cols, n, p.Threads(), k, got[k], want[k])
-							}
-						}
-					}
-				}
+	checkPackedMatMul(t, packedCase{typ: Q4_K, act: Q8_K, rows: []int{8, 16, 40}, nbs: []int{1, 3},
+		ns: []int{1, 3, 4, 5, 8, 9, 13}, scaled: 40, lo: -8, hi: 8, mustPack: true, seed: 95,
+		want: func(cols int, w, a []byte, i, n int) float32 {
+			groups := gemvGroups
+			if i < n-n%4 {
+				groups = gemmQ4KGroups
 			}
-		}
-	}
-	t.Run("generic", func(t *testing.T) { check(t, 95) })
-	forEachLevel(t, func(t *testing.T, l Level) { check(t, 96+uint64(l)) })
-}
-
-// TestPackedQ6_KMatchesVecDot checks MatMul on packed Q6_K matrices (the
-// one-token kernel; more tokens take the plain rows) against VecDot's
-// order row by row, bit for bit, at every level.
-func TestPackedQ6_KMatchesVecDot(t *testing.T) {
-	pool := NewPool(3)
-	defer pool.Close()
-	check := func(t *testing.T, seed uint64) {
-		r := newRand(seed)
-		for _, rows := range []int{1, 16, 40} {
-			for _, nb := range []int{1, 3} {
-				cols := QK_K * nb
-				w := Matrix{Type: Q6_K, Rows: rows, Cols: cols, Data: randomRow(r, Q6_K, rows*cols)}
-				if rows == 40 {
-					scaleRow(r, Q6_K, w.Data, -8, 8)
-				}
-				pw := Pack(w)
-				for _, n := range []int{1, 2, 5} {
-					x := randomFloats(r, n*cols)
-					want := make([]float32, n*rows)
-					for i := 0; i < n; i++ {
-						a := quantized(Q8_K, x[i*cols:(i+1)*cols])
-						for rr := 0; rr < rows; rr++ {
-							want[i*rows+rr] = dotQ6_K(cols, w.Row(rr), a)
-						}
-					}
-					for _, p := range []*Pool{nil, pool} {
-						got := make([]float32, n*rows)
-						MatMul(p, got, pw, x, n)
-						for k := range want {
-							if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
-								t.Fatalf("rows=%d cols=%d n=%d threads=%d packed=%v: dst[%d] = %v, want %v",
-									rows, cols, n, p.Threads(), pw.Packed(), k, got[k], want[k])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	t.Run("generic", func(t *testing.T) { check(t, 110) })
-	forEachLevel(t, func(t *testing.T, l Level) { check(t, 111+uint64(l)) })
+			return dotQ4_KRepacked(cols, w, a, groups)
+		}})
 }

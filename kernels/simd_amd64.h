@@ -56,3 +56,74 @@
 	VMOVSHDUP    xr, xt     \
 	VADDSS       xt, xr, xr \
 	MOVSS        xr, off(AX)
+
+// VEXPF_CONSTS loads ggml_v_expf's AVX-512 constants (ARM optimized-routines'
+// expf): Z18 = 0, Z19 = +Inf, Z20 = 0x1.8p23, Z21 = log2(e), Z22/Z23 = ln2
+// hi/lo, Z24..Z28 the polynomial, Z29 = 1, Z30 = 192, Z31 = abs mask.
+// Clobbers AX.
+#define VEXPF_CONSTS \
+	MOVL         $0x4b400000, AX \
+	VPBROADCASTD AX, Z20         \
+	MOVL         $0x3fb8aa3b, AX \
+	VPBROADCASTD AX, Z21         \
+	MOVL         $0x3f317200, AX \
+	VPBROADCASTD AX, Z22         \
+	MOVL         $0x35bfbe8e, AX \
+	VPBROADCASTD AX, Z23         \
+	MOVL         $0x3c072010, AX \
+	VPBROADCASTD AX, Z24         \
+	MOVL         $0x3d2b9f17, AX \
+	VPBROADCASTD AX, Z25         \
+	MOVL         $0x3e2aaf33, AX \
+	VPBROADCASTD AX, Z26         \
+	MOVL         $0x3efffedb, AX \
+	VPBROADCASTD AX, Z27         \
+	MOVL         $0x3f7ffff6, AX \
+	VPBROADCASTD AX, Z28         \
+	MOVL         $0x3f800000, AX \
+	VPBROADCASTD AX, Z29         \
+	MOVL         $0x43400000, AX \
+	VPBROADCASTD AX, Z30         \
+	MOVL         $0x7fffffff, AX \
+	VPBROADCASTD AX, Z31         \
+	MOVL         $0x7f800000, AX \
+	VPBROADCASTD AX, Z19         \
+	VXORPS       Z18, Z18, Z18
+
+// VEXPF sets Z10 = ggml_v_expf(Z1) exactly as ggml computes it: the same
+// FMAs in the same order, VSCALEFPS for 2^n, and lanes with |n| > 192
+// replaced by 0 (n <= 0) or +Inf. Needs VEXPF_CONSTS; clobbers Z2..Z9,
+// Z11, K1, K2.
+#define VEXPF \
+	VMOVAPS      Z20, Z2            \
+	VFMADD231PS  Z21, Z1, Z2        \
+	VSUBPS       Z20, Z2, Z3        \
+	VMOVAPS      Z1, Z4             \
+	VFNMADD231PS Z22, Z3, Z4        \
+	VFNMADD231PS Z23, Z3, Z4        \
+	VANDPS       Z31, Z3, Z5        \
+	VCMPPS       $0x1e, Z30, Z5, K1 \
+	VCMPPS       $0x12, Z18, Z3, K2 \
+	VMULPS       Z4, Z4, Z6         \
+	VMOVAPS      Z25, Z7            \
+	VFMADD231PS  Z24, Z4, Z7        \
+	VMOVAPS      Z27, Z8            \
+	VFMADD231PS  Z26, Z4, Z8        \
+	VFMADD231PS  Z7, Z6, Z8         \
+	VMOVAPS      Z29, Z9            \
+	VFMADD231PS  Z28, Z4, Z9        \
+	VFMADD231PS  Z8, Z6, Z9         \
+	VSCALEFPS    Z3, Z9, Z10        \
+	VBLENDMPS    Z18, Z19, K2, Z11  \
+	VMOVAPS      Z11, K1, Z10
+
+// REDUCE8 folds accumulators a0..a7 (lane l of a row each) into a0 in
+// hsum_float_8's order: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+#define REDUCE8(a0, a1, a2, a3, a4, a5, a6, a7) \
+	VADDPS a4, a0, a0 \
+	VADDPS a5, a1, a1 \
+	VADDPS a6, a2, a2 \
+	VADDPS a7, a3, a3 \
+	VADDPS a2, a0, a0 \
+	VADDPS a3, a1, a1 \
+	VADDPS a1, a0, a0

@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // func quantizeQ8_0AVX512(x *float32, dst *byte, nb int)
 // One Q8_0 block per iteration, as quantize_row_q8_0's AVX path: amax =
@@ -179,58 +180,12 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), CX
 	SHRQ $4, CX
 	JZ   swigludone
-	MOVL $0x4b400000, AX // 0x1.8p23
-	VPBROADCASTD AX, Z20
-	MOVL $0x3fb8aa3b, AX // 0x1.715476p+0
-	VPBROADCASTD AX, Z21
-	MOVL $0x3f317200, AX // 0x1.62e4p-1
-	VPBROADCASTD AX, Z22
-	MOVL $0x35bfbe8e, AX // 0x1.7f7d1cp-20
-	VPBROADCASTD AX, Z23
-	MOVL $0x3c072010, AX // 0x1.0e4020p-7
-	VPBROADCASTD AX, Z24
-	MOVL $0x3d2b9f17, AX // 0x1.573e2ep-5
-	VPBROADCASTD AX, Z25
-	MOVL $0x3e2aaf33, AX // 0x1.555e66p-3
-	VPBROADCASTD AX, Z26
-	MOVL $0x3efffedb, AX // 0x1.fffdb6p-2
-	VPBROADCASTD AX, Z27
-	MOVL $0x3f7ffff6, AX // 0x1.ffffecp-1
-	VPBROADCASTD AX, Z28
-	MOVL $0x3f800000, AX // 1
-	VPBROADCASTD AX, Z29
-	MOVL $0x43400000, AX // 192
-	VPBROADCASTD AX, Z30
-	MOVL $0x7fffffff, AX
-	VPBROADCASTD AX, Z31
-	MOVL $0x7f800000, AX // +Inf
-	VPBROADCASTD AX, Z19
-	VXORPS Z18, Z18, Z18
+	VEXPF_CONSTS
 
 swigluloop:
 	VMOVUPS      (SI), Z0      // g
 	VSUBPS       Z0, Z18, Z1   // x = 0 - g
-	VMOVAPS      Z20, Z2
-	VFMADD231PS  Z21, Z1, Z2   // z = x·log2(e) + r
-	VSUBPS       Z20, Z2, Z3   // n = z - r
-	VMOVAPS      Z1, Z4
-	VFNMADD231PS Z22, Z3, Z4   // x - n·ln2hi
-	VFNMADD231PS Z23, Z3, Z4   // b = that - n·ln2lo
-	VANDPS       Z31, Z3, Z5
-	VCMPPS       $0x1e, Z30, Z5, K1 // |n| > 192
-	VCMPPS       $0x12, Z18, Z3, K2 // n <= 0
-	VMULPS       Z4, Z4, Z6    // u = b·b
-	VMOVAPS      Z25, Z7
-	VFMADD231PS  Z24, Z4, Z7   // c5·b + c4
-	VMOVAPS      Z27, Z8
-	VFMADD231PS  Z26, Z4, Z8   // c3·b + c2
-	VFMADD231PS  Z7, Z6, Z8    // (c5·b + c4)·u + (c3·b + c2)
-	VMOVAPS      Z29, Z9
-	VFMADD231PS  Z28, Z4, Z9   // c1·b + 1
-	VFMADD231PS  Z8, Z6, Z9    // j
-	VSCALEFPS    Z3, Z9, Z10   // j·2^n
-	VBLENDMPS    Z18, Z19, K2, Z11
-	VMOVAPS      Z11, K1, Z10
+	VEXPF                      // Z10 = e^-g
 	VADDPS       Z29, Z10, Z10 // 1 + e^-g
 	VDIVPS       Z10, Z0, Z10  // silu(g)
 	VMULPS       (DX), Z10, Z10
