@@ -325,6 +325,26 @@ func BenchmarkAttendF16(b *testing.B) {
 	}
 }
 
+// waitParked waits until every worker of an idle p has parked: an idle
+// pool must stop spinning soon after spinTime.
+func waitParked(t *testing.T, p *Pool) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		parked := 0
+		for _, w := range p.workers {
+			if w.sleeping.Load() {
+				parked++
+			}
+		}
+		if parked == len(p.workers) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d idle workers still spinning after 2 s", len(p.workers)-parked, len(p.workers))
+		}
+	}
+}
+
 // TestPoolParkAndWake runs jobs back to back (workers spinning) and after
 // pauses (workers parked), checking every index is visited exactly once,
 // then closes the pool while its workers are parked.
@@ -332,7 +352,7 @@ func TestPoolParkAndWake(t *testing.T) {
 	p := NewPool(3)
 	for it := 0; it < 300; it++ {
 		if it%50 == 0 {
-			time.Sleep(2 * time.Millisecond) // long enough for the workers to park
+			waitParked(t, p)
 		}
 		n := 1 + it%7
 		hits := make([]atomic.Int32, n)
@@ -347,7 +367,7 @@ func TestPoolParkAndWake(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(2 * time.Millisecond)
+	waitParked(t, p)
 	p.Close()
 	ran := false
 	p.Run(2, func(lo, hi int) { ran = lo == 0 && hi == 2 })

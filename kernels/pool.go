@@ -3,15 +3,17 @@ package kernels
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a persistent set of worker goroutines that split loops between
-// them. The workers are started once by NewPool; between jobs they spin for
-// a short while on the job counter (a forward pass runs hundreds of jobs a
-// few microseconds apart, and a channel handoff that parks and wakes a
-// goroutine costs more than many of them) and then park until the next
-// job, so an idle pool uses no CPU. The calling goroutine works too: a pool
-// of T threads has T-1 background workers.
+// them. The workers are started once by NewPool; between jobs they spin on
+// the job counter for up to spinTime (a forward pass runs hundreds of jobs
+// a few microseconds apart, and parking and waking a goroutine costs tens
+// of microseconds each time) and then park until the next job, so an idle
+// pool uses no CPU and a pool sharing its cores with other work gives them
+// back. The calling goroutine works too: a pool of T threads has T-1
+// background workers.
 type Pool struct {
 	threads int
 	mu      sync.Mutex // one Run at a time
@@ -36,11 +38,32 @@ type poolWorker struct {
 	wake     chan struct{} // capacity 1
 }
 
-// spinRounds is how many times an idle worker polls for a new job, and
-// Run's caller for the workers to finish, before parking (a few µs: long
-// enough to bridge the gaps between the operations of a forward pass,
-// short enough not to steal a shared core for long).
-var spinRounds = 1 << 12
+// spinTime is how long an idle worker polls for a new job, and Run's
+// caller for the workers to finish, before parking: longer than any gap
+// between the operations of one forward pass (a decode step of a 1B model
+// runs ~100 jobs in ~15 ms; parking between them cost 20% of its speed),
+// short enough that an idle or oversubscribed pool hands its cores back
+// within a millisecond.
+const spinTime = time.Millisecond
+
+// spinner polls cheaply: it reads the clock only once every 1024 polls.
+type spinner struct {
+	n     int
+	start time.Time
+}
+
+// more reports whether to keep polling.
+func (s *spinner) more() bool {
+	s.n++
+	if s.n&1023 != 0 {
+		return true
+	}
+	if s.n == 1024 {
+		s.start = time.Now()
+		return true
+	}
+	return time.Since(s.start) < spinTime
+}
 
 // NewPool starts a pool of threads workers (at least 1).
 func NewPool(threads int) *Pool {
@@ -60,8 +83,8 @@ func NewPool(threads int) *Pool {
 func (p *Pool) work(i int, w *poolWorker) {
 	seen := uint64(0)
 	for {
-		for spins := 0; p.job.Load().gen == seen; spins++ {
-			if spins < spinRounds {
+		for spin := (spinner{}); p.job.Load().gen == seen; {
+			if spin.more() {
 				continue
 			}
 			// Park: announce it, re-check, and take the wake-up token
@@ -71,7 +94,7 @@ func (p *Pool) work(i int, w *poolWorker) {
 				break
 			}
 			<-w.wake
-			spins = 0
+			spin = spinner{}
 		}
 		j := p.job.Load()
 		seen = j.gen
@@ -120,8 +143,8 @@ func (p *Pool) Run(n int, fn func(lo, hi int)) {
 	p.job.Store(j) // publishes the job
 	p.wakeAll()
 	fn(0, n/parts)
-	for spins := 0; j.pending.Load() != 0; spins++ {
-		if spins < spinRounds {
+	for spin := (spinner{}); j.pending.Load() != 0; {
+		if spin.more() {
 			continue
 		}
 		p.caller.sleeping.Store(true)
