@@ -246,6 +246,9 @@ func Describe() []OpChoice {
 		out = append(out, OpChoice{Op: fmt.Sprintf("dot %s·%s", t, tr.VecDotType), Impl: name})
 		if g, ok := d.gemm[t]; ok {
 			out = append(out, OpChoice{Op: fmt.Sprintf("gemm %s·%s (1 weight row × 4 tokens)", t, tr.VecDotType), Impl: g.name})
+			if g.rowsF32 != nil {
+				out = append(out, OpChoice{Op: fmt.Sprintf("gemv %s·%s widened to F32 (rows × 1 token)", t, tr.VecDotType), Impl: g.level.String()})
+			}
 		}
 	}
 	for t, ks := range d.packed {
@@ -286,6 +289,10 @@ type gemmImpl struct {
 	// fnF32, when set instead of fn, takes the activations widened back to
 	// float32 (stride in elements), for the float formats.
 	fnF32 func(n int, w []byte, a []float32, stride int, out *[gemmRows]float32)
+	// rowsF32, with fnF32, is its one-token form over len(out) consecutive
+	// weight rows rowBytes apart: decode and the tokens left over from the
+	// four-token tiles.
+	rowsF32 func(n int, w []byte, rowBytes int, a []float32, out []float32)
 	// ext > 0: fn takes extended Q8_0 activations (q8Ext) built with K = ext.
 	ext int
 }
@@ -318,8 +325,9 @@ func registerExtDot(t Type, level Level, k int, fn func(n int, w, a []byte) floa
 	fastExtDots[t] = append(fastExtDots[t], extDotImpl{level, k, fn})
 }
 
-func registerGemmF32(t Type, level Level, name string, fn func(n int, w []byte, a []float32, stride int, out *[gemmRows]float32)) {
-	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fnF32: fn})
+func registerGemmF32(t Type, level Level, name string, fn func(n int, w []byte, a []float32, stride int, out *[gemmRows]float32),
+	rows func(n int, w []byte, rowBytes int, a []float32, out []float32)) {
+	fastGemms[t] = append(fastGemms[t], gemmImpl{level: level, name: name, fnF32: fn, rowsF32: rows})
 }
 
 // convImpl converts activations between float32 and F16 (round to nearest

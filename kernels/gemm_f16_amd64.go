@@ -8,13 +8,16 @@ import "encoding/binary"
 func gemmF16x4AVX512(x *byte, y *float32, ystride, n int, out *[4]float32)
 
 //go:noescape
+func gemvF16AVX512(x *byte, rowBytes int, y *float32, n, rows int, out *float32)
+
+//go:noescape
 func f16ToF32AVX2(dst *float32, src *byte, n int)
 
 //go:noescape
 func f32ToF16AVX2(dst *byte, src *float32, n int)
 
 func init() {
-	registerGemmF32(F16, LevelAVX512, "avx512 4-row", gemmF16Fast)
+	registerGemmF32(F16, LevelAVX512, "avx512 4-row", gemmF16Fast, gemvF16Fast)
 	registerConv(LevelAVX2, "avx2", f32ToF16Fast, f16ToF32Fast)
 }
 
@@ -42,6 +45,35 @@ func gemmF16Fast(n int, w []byte, a []float32, stride int, out *[gemmRows]float3
 			s += float64(FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])) * a[k*stride+i])
 		}
 		out[k] = float32(s)
+	}
+}
+
+// gemvF16Fast sets out[r] to the dot of the F16 weight row r (rows
+// rowBytes apart in w, n elements each) with the float32 activation row a,
+// each equal to dotF16Fast's.
+func gemvF16Fast(n int, w []byte, rowBytes int, a []float32, out []float32) {
+	rows := len(out)
+	if rows == 0 {
+		return
+	}
+	head := n &^ 63
+	_ = w[(rows-1)*rowBytes+2*n-1]
+	_ = a[n-1]
+	if head > 0 {
+		gemvF16AVX512(&w[0], rowBytes, &a[0], head, rows, &out[0])
+	} else {
+		clear(out)
+	}
+	if head == n {
+		return
+	}
+	for r := range out {
+		s := float64(out[r])
+		row := w[r*rowBytes:]
+		for i := head; i < n; i++ {
+			s += float64(FP16ToFP32(binary.LittleEndian.Uint16(row[2*i:])) * a[i])
+		}
+		out[r] = float32(s)
 	}
 }
 

@@ -115,6 +115,65 @@ gf16loop:
 	VZEROUPPER
 	RET
 
+// func gemvF16AVX512(x *byte, rowBytes int, y *float32, n, rows int, out *float32)
+//
+// The one-token case: out[r] = dot(row r of x, y) for rows consecutive
+// weight rows rowBytes apart, each summed as gemmF16x4AVX512 sums one
+// activation row. n is a positive multiple of 64.
+TEXT ·gemvF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ rowBytes+8(FP), R11
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), DX
+	MOVQ rows+32(FP), BX
+	MOVQ out+40(FP), AX
+
+gvrowloop:
+	MOVQ   SI, R8
+	MOVQ   DI, R9
+	MOVQ   DX, CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+gvloop:
+	// Decode streams the weights from memory: fetch 1 KiB ahead (into
+	// the next row at a row's end).
+	PREFETCHT0  1024(R8)
+	PREFETCHT0  1088(R8)
+	VCVTPH2PS   0(R8), Z16
+	VCVTPH2PS   32(R8), Z17
+	VCVTPH2PS   64(R8), Z18
+	VCVTPH2PS   96(R8), Z19
+	VFMADD231PS 0(R9), Z16, Z0
+	VFMADD231PS 64(R9), Z17, Z1
+	VFMADD231PS 128(R9), Z18, Z2
+	VFMADD231PS 192(R9), Z19, Z3
+	ADDQ        $128, R8
+	ADDQ        $256, R9
+	SUBQ        $64, CX
+	JNZ         gvloop
+
+	VADDPS        Z2, Z0, Z0
+	VADDPS        Z3, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $1, Y1, X2
+	VADDPS        X1, X2, X1
+	VMOVHLPS      X1, X1, X2
+	VADDPS        X2, X1, X1
+	VMOVSHDUP     X1, X2
+	VADDSS        X2, X1, X1
+	MOVSS         X1, 0(AX)
+	ADDQ          $4, AX
+	ADDQ          R11, SI
+	DECQ          BX
+	JNZ           gvrowloop
+	VZEROUPPER
+	RET
+
 // func f16ToF32AVX2(dst *float32, src *byte, n int)
 // n is a positive multiple of 8.
 TEXT ·f16ToF32AVX2(SB), NOSPLIT, $0-24

@@ -108,7 +108,7 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	gemm, tiled := d.gemm[w.Type]
 	tiled = tiled && n >= gemmRows
 	var xf []float32 // activations widened back from F16 for fnF32 kernels
-	if tiled && gemm.fnF32 != nil {
+	if gemm.fnF32 != nil && (tiled || gemm.rowsF32 != nil) {
 		xf = f32Scratch(n * cols)
 		defer f32Bufs.Put(&xf)
 	}
@@ -175,6 +175,10 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 				}
 			}
 			for ; i < n; i++ {
+				if xf != nil && gemm.rowsF32 != nil {
+					gemm.rowsF32(cols, w.Data[r0*wrb:r1*wrb], wrb, xf[i*cols:(i+1)*cols], dst[i*rows+r0:i*rows+r1])
+					continue
+				}
 				if hasX {
 					a := ext[i*erb : (i+1)*erb]
 					for r := r0; r < r1; r++ {
