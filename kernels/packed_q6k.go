@@ -7,9 +7,8 @@ import "encoding/binary"
 // quants 32m+4l..32m+4l+3 for every m, each times its 16-value scale, with
 // the +32 offset taken off per lane through the activations' bsums), then
 // acc_l = fma(d_a·d_w, float(lane_l), acc_l) and hsum_float_8 (dotQ6_K).
-// The packed kernel keeps that order with one accumulator per lane for
-// sixteen rows; only a one-token kernel exists, so MatMul uses the packed
-// copy for decode and the plain rows otherwise.
+// The packed kernels keep that order with one accumulator per lane for
+// sixteen rows, for one token or four at a time.
 //
 // Super-block layout, q6KPack bytes for 16 rows: [0:32) d, f16 per row;
 // [32:288) the 16 scales, int8 [scale][row]; then per half h (1536 bytes)

@@ -195,7 +195,7 @@ func TestMatMulsMatchesMatMul(t *testing.T) {
 // order row by row, bit for bit, at every level.
 func TestPackedQ6_KMatchesVecDot(t *testing.T) {
 	checkPackedMatMul(t, packedCase{typ: Q6_K, act: Q8_K, rows: []int{1, 16, 40}, nbs: []int{1, 3},
-		ns: []int{1, 2, 5}, scaled: 40, lo: -8, hi: 8, seed: 110,
+		ns: []int{1, 2, 4, 5, 9}, scaled: 40, lo: -8, hi: 8, seed: 110,
 		want: func(cols int, w, a []byte, _, _ int) float32 { return dotQ6_K(cols, w, a) }})
 }
 
