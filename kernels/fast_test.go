@@ -350,6 +350,34 @@ func waitParked(t *testing.T, p *Pool) {
 	}
 }
 
+// TestPoolBacksOffWhenShared: a worker that falls a whole spin behind an
+// even share means its core is taken by other work, so the pool's waits
+// spin only briefly for a while, then long again.
+func TestPoolBacksOffWhenShared(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	if s := p.spinner(); s.limit != maxSpin {
+		t.Fatalf("fresh pool spins %v, want %v", s.limit, maxSpin)
+	}
+	start := time.Now()
+	p.Run(2, func(lo, hi int) {
+		if lo > 0 {
+			time.Sleep(3 * maxSpin) // the worker is late, as if descheduled
+		}
+	})
+	if p.sharedUntil.Load() < start.Add(sharedHold).UnixNano() {
+		t.Fatal("a worker a whole spin late did not make the pool back off")
+	}
+	if s := p.spinner(); time.Since(start) < sharedHold && s.limit != minSpin {
+		t.Fatalf("after a late worker the pool spins %v, want %v", s.limit, minSpin)
+	}
+	waitParked(t, p) // no spinning left to see a preemption
+	time.Sleep(sharedHold + 10*time.Millisecond)
+	if s := p.spinner(); s.limit != maxSpin {
+		t.Fatalf("%v after a late worker the pool spins %v, want %v", sharedHold, s.limit, maxSpin)
+	}
+}
+
 // TestPoolParkAndWake runs jobs back to back (workers spinning) and after
 // pauses (workers parked), checking every index is visited exactly once,
 // then closes the pool while its workers are parked.

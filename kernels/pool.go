@@ -8,20 +8,20 @@ import (
 
 // Pool is a persistent set of worker goroutines that split loops between
 // them. The workers are started once by NewPool; between jobs they spin on
-// the job counter for up to spinTime (a forward pass runs hundreds of jobs
-// a few microseconds apart, and parking and waking a goroutine costs tens
-// of microseconds each time) and then park until the next job, so an idle
-// pool uses no CPU and a pool sharing its cores with other work gives them
-// back. The calling goroutine works too: a pool of T threads has T-1
-// background workers.
+// the job counter for a while (a forward pass runs hundreds of jobs a few
+// microseconds apart, and parking and waking a goroutine costs tens of
+// microseconds each time) and then park until the next job, so an idle
+// pool uses no CPU. The calling goroutine works too: a pool of T threads
+// has T-1 background workers.
 type Pool struct {
 	threads int
 	mu      sync.Mutex // one Run at a time
 	workers []*poolWorker
 
-	job    atomic.Pointer[poolJob] // the latest job, never nil
-	closed bool
-	caller poolWorker // Run's caller, parked while it waits for stragglers
+	job         atomic.Pointer[poolJob] // the latest job, never nil
+	closed      bool
+	caller      poolWorker   // Run's caller, parked while it waits for stragglers
+	sharedUntil atomic.Int64 // UnixNano until which waits spin only minSpin
 }
 
 // poolJob is one Run's work, immutable once published (but pending).
@@ -38,31 +38,60 @@ type poolWorker struct {
 	wake     chan struct{} // capacity 1
 }
 
-// spinTime is how long an idle worker polls for a new job, and Run's
-// caller for the workers to finish, before parking: longer than any gap
-// between the operations of one forward pass (a decode step of a 1B model
-// runs ~100 jobs in ~15 ms; parking between them cost 20% of its speed),
-// short enough that an idle or oversubscribed pool hands its cores back
-// within a millisecond.
-const spinTime = time.Millisecond
+// A worker polls for a new job, and Run's caller for the workers to
+// finish, for up to maxSpin before parking — unless the cores are shared
+// with other work: when a spinning thread sees it lost its core (the clock
+// jumps by more than preemptGap between two looks), or Run's caller waits
+// out a whole spin for a worker to finish its even share, then for
+// sharedHold every wait spins only minSpin, because spinning would burn the
+// time slices of the very thread it waits for. So a decode step on free
+// cores never parks between its jobs (parking cost 20% of tg), while on an
+// oversubscribed machine the pool parks almost at once (spinning there
+// cost 4x).
+const (
+	minSpin    = 2 * time.Microsecond
+	maxSpin    = time.Millisecond
+	preemptGap = 500 * time.Microsecond
+	sharedHold = 50 * time.Millisecond
+)
 
-// spinner polls cheaply: it reads the clock only once every 1024 polls.
+// spinner polls cheaply: it reads the clock only once every 256 polls.
 type spinner struct {
-	n     int
-	start time.Time
+	n         int
+	start, at time.Time
+	limit     time.Duration
 }
 
-// more reports whether to keep polling.
-func (s *spinner) more() bool {
+func (p *Pool) spinner() spinner {
+	s := spinner{limit: maxSpin}
+	if time.Now().UnixNano() < p.sharedUntil.Load() {
+		s.limit = minSpin
+	}
+	return s
+}
+
+// more reports whether to keep polling; it notes a preemption in p.
+func (s *spinner) more(p *Pool) bool {
 	s.n++
-	if s.n&1023 != 0 {
+	if s.n&255 != 0 {
 		return true
 	}
-	if s.n == 1024 {
-		s.start = time.Now()
+	now := time.Now()
+	if s.n == 256 {
+		s.start, s.at = now, now
 		return true
 	}
-	return time.Since(s.start) < spinTime
+	if now.Sub(s.at) > preemptGap {
+		p.markShared()
+		return false
+	}
+	s.at = now
+	return now.Sub(s.start) < s.limit
+}
+
+// markShared makes the waits of the next sharedHold spin only minSpin.
+func (p *Pool) markShared() {
+	p.sharedUntil.Store(time.Now().Add(sharedHold).UnixNano())
 }
 
 // NewPool starts a pool of threads workers (at least 1).
@@ -83,8 +112,9 @@ func NewPool(threads int) *Pool {
 func (p *Pool) work(i int, w *poolWorker) {
 	seen := uint64(0)
 	for {
-		for spin := (spinner{}); p.job.Load().gen == seen; {
-			if spin.more() {
+		spin := p.spinner()
+		for p.job.Load().gen == seen {
+			if spin.more(p) {
 				continue
 			}
 			// Park: announce it, re-check, and take the wake-up token
@@ -94,7 +124,7 @@ func (p *Pool) work(i int, w *poolWorker) {
 				break
 			}
 			<-w.wake
-			spin = spinner{}
+			spin = p.spinner()
 		}
 		j := p.job.Load()
 		seen = j.gen
@@ -143,9 +173,15 @@ func (p *Pool) Run(n int, fn func(lo, hi int)) {
 	p.job.Store(j) // publishes the job
 	p.wakeAll()
 	fn(0, n/parts)
-	for spin := (spinner{}); j.pending.Load() != 0; {
-		if spin.more() {
+	spin := p.spinner()
+	for j.pending.Load() != 0 {
+		if spin.more(p) {
 			continue
+		}
+		if spin.limit == maxSpin {
+			// The parts are even, so a worker that has not caught up
+			// within a whole spin has lost its core to other work.
+			p.markShared()
 		}
 		p.caller.sleeping.Store(true)
 		if j.pending.Load() == 0 && p.caller.sleeping.CompareAndSwap(true, false) {
