@@ -21,6 +21,7 @@ type AttentionScratch struct {
 	pvs      []float32 // softmax weights of a block
 	pe       []float32 // exponentials of a block
 	pup      []bool    // which positions of a block raised the maximum
+	pmv      []float32 // four heads' (ms, vs) per slot of a block
 	pv       []float32 // a block's dequantized V rows (F32, Q8_0 caches)
 }
 

@@ -124,6 +124,9 @@ func AttendPagedGroup(out, q []float32, headDim int, kv Type, n int, scale float
 			}
 		}
 		for g := range heads {
+			// Four heads share one pass of the F16 accumulator kernel
+			// when it has one: their updates wait in mv.
+			four := f16 && a.accF16x4 != nil && hd%64 == 0 && g-g%4+4 <= heads
 			qg := s.pq[g*qBytes : (g+1)*qBytes]
 			if f16 && a.dotsF16 != nil {
 				a.dotsF16(hd, kb, sb, qg, xs[:cnt])
@@ -164,7 +167,14 @@ func AttendPagedGroup(out, q []float32, headDim int, kv Type, n int, scale float
 				}
 			}
 			s.pm[g], s.psum[g] = m, sum
-			if f16 {
+			if four {
+				for r := range cnt {
+					s.pmv[8*r+2*(g%4)], s.pmv[8*r+2*(g%4)+1] = ms[r], vs[r]
+				}
+				if g%4 == 3 {
+					a.accF16x4(s.ph16[(g-3)*hd:(g+1)*hd], hd, vb, sb, s.pmv[:8*cnt])
+				}
+			} else if f16 {
 				h := s.ph16[g*hd : (g+1)*hd]
 				if a.accF16 != nil {
 					a.accF16(h, vb, sb, ms[:cnt], vs[:cnt])
@@ -217,6 +227,7 @@ func (s *AttentionScratch) growPaged(heads, hd, qBytes, bs int) {
 		s.pvs = make([]float32, bs)
 		s.pe = make([]float32, bs)
 		s.pup = make([]bool, bs)
+		s.pmv = make([]float32, 8*bs)
 	}
 	if len(s.pv) < bs*hd {
 		s.pv = make([]float32, bs*hd)
@@ -286,6 +297,10 @@ type attnImpl struct {
 	// dequantQ8_0, when set, is dequantQ8_0 over len(out)/hd rows of hd
 	// values stride bytes apart, written one after another to out.
 	dequantQ8_0 func(v []byte, stride, hd int, out []float32)
+	// accF16x4, when set, is accF16 for four heads at once (hd a multiple
+	// of 64): h holds their accumulators one after another and mv, per V
+	// row, (ms, vs) of head 0, 1, 2, 3.
+	accF16x4 func(h []uint16, hd int, v []byte, stride int, mv []float32)
 }
 
 var fastAttn []attnImpl

@@ -96,7 +96,7 @@ func TestAttendPagedMatchesAttend(t *testing.T) {
 					for ci, n := range []int{1, 15, 16, 17, 50, 130} {
 						bs := []int{16, 7, 32}[ci%3]
 						mode := ci % 3
-						kvHeads, group := 2, []int{1, 4, 3}[ci%3]
+						kvHeads, group := 2, []int{1, 4, 3, 8, 5, 4}[ci] // 4, 8 and 5: the four-head kernel (and one left over)
 						c := newPagedCase(r, kv, hd, bs, kvHeads, n, mode)
 						scale := float32(1 / math.Sqrt(float64(hd)))
 						for head := range kvHeads {

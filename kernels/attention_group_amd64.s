@@ -1,0 +1,196 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// AttendPagedGroup's F16 V accumulation for four query heads sharing a KV
+// head, at AVX-512. Each head's accumulator goes through exactly
+// attnAccF16AVX2's lane operations (f16(h·ms) unless ms == 1, then
+// f16(fma(v, vs, h))); loading each V row once for four heads and running
+// their four independent rounding chains side by side is what makes it
+// faster, since one head's chain (FMA, then the F16 round trip) is
+// latency-bound.
+
+// ROUND16Z rounds the 16 float32 lanes of z to F16 precision (nearest
+// even), as storing them to the F16 accumulator and loading them back does.
+#define ROUND16Z(z, y) \
+	VCVTPS2PH $0, z, y \
+	VCVTPH2PS y, z
+
+// func attnAccF16x4AVX512(h *uint16, hd int, v *byte, stride, rows int, mv *float32)
+//
+// h holds the four heads' accumulators of hd values one after another (hd
+// a positive multiple of 64); v + r*stride is V row r; mv holds per row
+// (ms, vs) for head 0..3, eight floats.
+TEXT ·attnAccF16x4AVX512(SB), NOSPLIT, $0-48
+	MOVQ  h+0(FP), SI
+	MOVQ  hd+8(FP), CX
+	MOVQ  v+16(FP), DI
+	MOVQ  stride+24(FP), R9
+	MOVQ  rows+32(FP), R10
+	MOVQ  mv+40(FP), R11
+	LEAQ  (CX)(CX*1), BX   // bytes between heads
+	LEAQ  (BX)(BX*2), R12  // three heads
+	MOVL  $0x3f800000, AX
+	VMOVD AX, X31
+
+x4chunk:
+	VCVTPH2PS (SI), Z0
+	VCVTPH2PS 32(SI), Z1
+	VCVTPH2PS 64(SI), Z2
+	VCVTPH2PS 96(SI), Z3
+	VCVTPH2PS (SI)(BX*1), Z4
+	VCVTPH2PS 32(SI)(BX*1), Z5
+	VCVTPH2PS 64(SI)(BX*1), Z6
+	VCVTPH2PS 96(SI)(BX*1), Z7
+	VCVTPH2PS (SI)(BX*2), Z8
+	VCVTPH2PS 32(SI)(BX*2), Z9
+	VCVTPH2PS 64(SI)(BX*2), Z10
+	VCVTPH2PS 96(SI)(BX*2), Z11
+	VCVTPH2PS (SI)(R12*1), Z12
+	VCVTPH2PS 32(SI)(R12*1), Z13
+	VCVTPH2PS 64(SI)(R12*1), Z14
+	VCVTPH2PS 96(SI)(R12*1), Z15
+	MOVQ DI, R8
+	MOVQ R11, R13
+	MOVQ R10, DX
+
+x4row:
+	VCVTPH2PS (R8), Z16
+	VCVTPH2PS 32(R8), Z17
+	VCVTPH2PS 64(R8), Z18
+	VCVTPH2PS 96(R8), Z19
+	VMOVSS   0(R13), X20
+	VUCOMISS X31, X20
+	JNE      x4scale0
+	JPS      x4scale0
+
+x4mad0:
+	VBROADCASTSS 4(R13), Z21
+	VFMADD231PS Z21, Z16, Z0
+	VFMADD231PS Z21, Z17, Z1
+	VFMADD231PS Z21, Z18, Z2
+	VFMADD231PS Z21, Z19, Z3
+	ROUND16Z(Z0, Y22)
+	ROUND16Z(Z1, Y23)
+	ROUND16Z(Z2, Y24)
+	ROUND16Z(Z3, Y25)
+	VMOVSS   8(R13), X20
+	VUCOMISS X31, X20
+	JNE      x4scale1
+	JPS      x4scale1
+
+x4mad1:
+	VBROADCASTSS 12(R13), Z21
+	VFMADD231PS Z21, Z16, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z21, Z18, Z6
+	VFMADD231PS Z21, Z19, Z7
+	ROUND16Z(Z4, Y22)
+	ROUND16Z(Z5, Y23)
+	ROUND16Z(Z6, Y24)
+	ROUND16Z(Z7, Y25)
+	VMOVSS   16(R13), X20
+	VUCOMISS X31, X20
+	JNE      x4scale2
+	JPS      x4scale2
+
+x4mad2:
+	VBROADCASTSS 20(R13), Z21
+	VFMADD231PS Z21, Z16, Z8
+	VFMADD231PS Z21, Z17, Z9
+	VFMADD231PS Z21, Z18, Z10
+	VFMADD231PS Z21, Z19, Z11
+	ROUND16Z(Z8, Y22)
+	ROUND16Z(Z9, Y23)
+	ROUND16Z(Z10, Y24)
+	ROUND16Z(Z11, Y25)
+	VMOVSS   24(R13), X20
+	VUCOMISS X31, X20
+	JNE      x4scale3
+	JPS      x4scale3
+
+x4mad3:
+	VBROADCASTSS 28(R13), Z21
+	VFMADD231PS Z21, Z16, Z12
+	VFMADD231PS Z21, Z17, Z13
+	VFMADD231PS Z21, Z18, Z14
+	VFMADD231PS Z21, Z19, Z15
+	ROUND16Z(Z12, Y22)
+	ROUND16Z(Z13, Y23)
+	ROUND16Z(Z14, Y24)
+	ROUND16Z(Z15, Y25)
+	ADDQ R9, R8
+	ADDQ $32, R13
+	DECQ DX
+	JNZ  x4row
+
+	VCVTPS2PH $0, Z0, (SI)
+	VCVTPS2PH $0, Z1, 32(SI)
+	VCVTPS2PH $0, Z2, 64(SI)
+	VCVTPS2PH $0, Z3, 96(SI)
+	VCVTPS2PH $0, Z4, (SI)(BX*1)
+	VCVTPS2PH $0, Z5, 32(SI)(BX*1)
+	VCVTPS2PH $0, Z6, 64(SI)(BX*1)
+	VCVTPS2PH $0, Z7, 96(SI)(BX*1)
+	VCVTPS2PH $0, Z8, (SI)(BX*2)
+	VCVTPS2PH $0, Z9, 32(SI)(BX*2)
+	VCVTPS2PH $0, Z10, 64(SI)(BX*2)
+	VCVTPS2PH $0, Z11, 96(SI)(BX*2)
+	VCVTPS2PH $0, Z12, (SI)(R12*1)
+	VCVTPS2PH $0, Z13, 32(SI)(R12*1)
+	VCVTPS2PH $0, Z14, 64(SI)(R12*1)
+	VCVTPS2PH $0, Z15, 96(SI)(R12*1)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $64, CX
+	JNZ  x4chunk
+	VZEROUPPER
+	RET
+
+x4scale0:
+	VBROADCASTSS X20, Z20
+	VMULPS Z20, Z0, Z0
+	VMULPS Z20, Z1, Z1
+	VMULPS Z20, Z2, Z2
+	VMULPS Z20, Z3, Z3
+	ROUND16Z(Z0, Y22)
+	ROUND16Z(Z1, Y23)
+	ROUND16Z(Z2, Y24)
+	ROUND16Z(Z3, Y25)
+	JMP x4mad0
+
+x4scale1:
+	VBROADCASTSS X20, Z20
+	VMULPS Z20, Z4, Z4
+	VMULPS Z20, Z5, Z5
+	VMULPS Z20, Z6, Z6
+	VMULPS Z20, Z7, Z7
+	ROUND16Z(Z4, Y22)
+	ROUND16Z(Z5, Y23)
+	ROUND16Z(Z6, Y24)
+	ROUND16Z(Z7, Y25)
+	JMP x4mad1
+
+x4scale2:
+	VBROADCASTSS X20, Z20
+	VMULPS Z20, Z8, Z8
+	VMULPS Z20, Z9, Z9
+	VMULPS Z20, Z10, Z10
+	VMULPS Z20, Z11, Z11
+	ROUND16Z(Z8, Y22)
+	ROUND16Z(Z9, Y23)
+	ROUND16Z(Z10, Y24)
+	ROUND16Z(Z11, Y25)
+	JMP x4mad2
+
+x4scale3:
+	VBROADCASTSS X20, Z20
+	VMULPS Z20, Z12, Z12
+	VMULPS Z20, Z13, Z13
+	VMULPS Z20, Z14, Z14
+	VMULPS Z20, Z15, Z15
+	ROUND16Z(Z12, Y22)
+	ROUND16Z(Z13, Y23)
+	ROUND16Z(Z14, Y24)
+	ROUND16Z(Z15, Y25)
+	JMP x4mad3
