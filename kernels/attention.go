@@ -97,6 +97,26 @@ func Attend(out, q []float32, kv Type, n int, scale float32, k, v func(j int) []
 
 // fmaf is a fused multiply-add rounded once to float32, like the FMA
 // instructions ggml's SIMD loops (and gcc's contracted scalar loops) use.
+// x·y is exact in float64, but rounding x·y + z to float64 and then to
+// float32 could round twice the wrong way (when the float64 sum lands
+// exactly halfway between two float32s), so the float64 sum is rounded
+// to odd instead: its last bit is set whenever it is inexact, which makes
+// the one rounding to float32 correct (53 >= 24 + 2 bits).
 func fmaf(x, y, z float32) float32 {
-	return float32(math.FMA(float64(x), float64(y), float64(z)))
+	p, c := float64(x)*float64(y), float64(z)
+	s := p + c
+	b := s - p
+	e := (p - (s - b)) + (c - b) // s + e == p + c exactly (TwoSum)
+	if e != 0 && !math.IsInf(s, 0) && !math.IsNaN(e) {
+		if bits := math.Float64bits(s); bits&1 == 0 {
+			// Step to the neighbour on e's side: the odd one of the two.
+			if (e > 0) == (s > 0) {
+				bits++
+			} else {
+				bits--
+			}
+			s = math.Float64frombits(bits)
+		}
+	}
+	return float32(s)
 }
