@@ -69,8 +69,10 @@ func dotBF16(n int, w, a []byte) float32 {
 	i := 0
 	for ; i+32 <= n; i += 32 {
 		for l := range 16 {
-			c1[l] += bf16At(w, i+l) * bf16At(a, i+l)
-			c2[l] += bf16At(w, i+16+l) * bf16At(a, i+16+l)
+			// The products are rounded before the add (mul, then add,
+			// as ggml's source writes it), however Go may fuse.
+			c1[l] += float32(bf16At(w, i+l) * bf16At(a, i+l))
+			c2[l] += float32(bf16At(w, i+16+l) * bf16At(a, i+16+l))
 		}
 	}
 	sum := float64(reduceAdd16(&c1)) + float64(reduceAdd16(&c2))
