@@ -337,23 +337,32 @@ func waitParked(t *testing.T, p *Pool) {
 	}
 }
 
-// TestPoolBacksOffWhenShared: a worker that falls a whole spin behind an
-// even share means its core is taken by other work, so the pool's waits
-// spin only briefly for a while, then long again.
+// TestPoolBacksOffWhenShared: workers that fall a whole spin behind an
+// even share twice in a row mean their cores are taken by other work, so
+// the pool's waits spin only briefly for a while, then long again.
 func TestPoolBacksOffWhenShared(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	if s := p.spinner(); s.limit != maxSpin {
 		t.Fatalf("fresh pool spins %v, want %v", s.limit, maxSpin)
 	}
-	start := time.Now()
-	p.Run(2, func(lo, hi int) {
+	late := func(lo, hi int) {
 		if lo > 0 {
 			time.Sleep(3 * maxSpin) // the worker is late, as if descheduled
 		}
-	})
+	}
+	waitParked(t, p)       // nothing spins: no signs but ours
+	time.Sleep(signWindow) // no earlier sign counts
+	p.markShared()
+	if s := p.spinner(); s.limit != maxSpin {
+		t.Fatalf("one sign (a hiccup) made the pool spin %v, want %v", s.limit, maxSpin)
+	}
+	time.Sleep(signWindow)
+	start := time.Now()
+	p.Run(2, late)
+	p.Run(2, late)
 	if p.sharedUntil.Load() < start.Add(sharedHold).UnixNano() {
-		t.Fatal("a worker a whole spin late did not make the pool back off")
+		t.Fatal("two late workers in a row did not make the pool back off")
 	}
 	if s := p.spinner(); time.Since(start) < sharedHold && s.limit != minSpin {
 		t.Fatalf("after a late worker the pool spins %v, want %v", s.limit, minSpin)

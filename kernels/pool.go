@@ -22,6 +22,7 @@ type Pool struct {
 	closed      bool
 	caller      poolWorker   // Run's caller, parked while it waits for stragglers
 	sharedUntil atomic.Int64 // UnixNano until which waits spin only minSpin
+	lastSign    atomic.Int64 // UnixNano of the last sign of shared cores
 }
 
 // poolJob is one Run's work, immutable once published (but pending).
@@ -40,19 +41,21 @@ type poolWorker struct {
 
 // A worker polls for a new job, and Run's caller for the workers to
 // finish, for up to maxSpin before parking — unless the cores are shared
-// with other work: when a spinning thread sees it lost its core (the clock
-// jumps by more than preemptGap between two looks), or Run's caller waits
-// out a whole spin for a worker to finish its even share, then for
-// sharedHold every wait spins only minSpin, because spinning would burn the
-// time slices of the very thread it waits for. So a decode step on free
-// cores never parks between its jobs (parking cost 20% of tg), while on an
-// oversubscribed machine the pool parks almost at once (spinning there
-// cost 4x).
+// with other work. Signs of that: a spinning thread sees it lost its core
+// (the clock jumps by more than preemptGap between two looks), or Run's
+// caller waits out a whole spin for a worker to finish its even share.
+// Two signs within signWindow (one alone may be a hiccup of the machine)
+// make every wait of the next sharedHold spin only minSpin, because
+// spinning would burn the time slices of the very thread it waits for. So
+// a decode step on free cores never parks between its jobs (parking cost
+// 20% of tg), while on an oversubscribed machine the pool parks almost at
+// once (spinning there cost 4x).
 const (
 	minSpin    = 2 * time.Microsecond
 	maxSpin    = time.Millisecond
 	preemptGap = 500 * time.Microsecond
-	sharedHold = 50 * time.Millisecond
+	signWindow = 100 * time.Millisecond
+	sharedHold = 200 * time.Millisecond
 )
 
 // spinner polls cheaply: it reads the clock only once every 256 polls.
@@ -60,6 +63,7 @@ type spinner struct {
 	n         int
 	start, at time.Time
 	limit     time.Duration
+	preempted bool // the spin ended because its thread lost the core
 }
 
 func (p *Pool) spinner() spinner {
@@ -82,6 +86,7 @@ func (s *spinner) more(p *Pool) bool {
 		return true
 	}
 	if now.Sub(s.at) > preemptGap {
+		s.preempted = true
 		p.markShared()
 		return false
 	}
@@ -89,9 +94,13 @@ func (s *spinner) more(p *Pool) bool {
 	return now.Sub(s.start) < s.limit
 }
 
-// markShared makes the waits of the next sharedHold spin only minSpin.
+// markShared notes a sign of shared cores; the second within signWindow
+// makes the waits of the next sharedHold spin only minSpin.
 func (p *Pool) markShared() {
-	p.sharedUntil.Store(time.Now().Add(sharedHold).UnixNano())
+	now := time.Now().UnixNano()
+	if last := p.lastSign.Swap(now); now-last < int64(signWindow) {
+		p.sharedUntil.Store(now + int64(sharedHold))
+	}
 }
 
 // NewPool starts a pool of threads workers (at least 1).
@@ -178,7 +187,7 @@ func (p *Pool) Run(n int, fn func(lo, hi int)) {
 		if spin.more(p) {
 			continue
 		}
-		if spin.limit == maxSpin {
+		if spin.limit == maxSpin && !spin.preempted {
 			// The parts are even, so a worker that has not caught up
 			// within a whole spin has lost its core to other work.
 			p.markShared()
