@@ -3,10 +3,13 @@
 package kernels
 
 // Go declarations of repack_amd64.s: one group of 16 packed Q4_0 rows (nb
-// blocks at w) times one, four or eight q8Sum activation rows (a, a+stride, ...).
+// blocks at w) times one, two, four or eight q8Sum activation rows (a, a+stride, ...).
 
 //go:noescape
 func gemvQ4_0x16VNNI(w, a *byte, nb int, out *[packedTokens][packRows]float32)
+
+//go:noescape
+func gemmQ4_0x16x2VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
 
 //go:noescape
 func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[packedTokens][packRows]float32)
@@ -32,6 +35,10 @@ func init() {
 	registerPacked(Q4_0, LevelAVX512VNNI, "avx512vnni", 1, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
 		checkPacked(Q4_0, w, a, stride, nb, 1)
 		gemvQ4_0x16VNNI(&w[0], &a[0], nb, out)
+	})
+	registerPacked(Q4_0, LevelAVX512VNNI, "avx512vnni", 2, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
+		checkPacked(Q4_0, w, a, stride, nb, 2)
+		gemmQ4_0x16x2VNNI(&w[0], &a[0], stride, nb, out)
 	})
 	registerPacked(Q4_0, LevelAVX512VNNI, "avx512vnni", 4, func(w, a []byte, stride, nb int, out *[packedTokens][packRows]float32) {
 		checkPacked(Q4_0, w, a, stride, nb, 4)

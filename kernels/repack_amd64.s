@@ -79,6 +79,40 @@ gemvloop:
 	VZEROUPPER
 	RET
 
+// func gemmQ4_0x16x2VNNI(w, a *byte, stride, nb int, out *[8][16]float32)
+//
+// Two tokens (batched decode of two sequences): streams the weights like
+// the one-token kernel, so it prefetches the same way.
+TEXT ·gemmQ4_0x16x2VNNI(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ stride+16(FP), BX
+	MOVQ nb+24(FP), CX
+	LEAQ (DI)(BX*1), R8
+	SETUP
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+gemm2loop:
+	PREFETCHT0 1152(SI)
+	PREFETCHT0 1216(SI)
+	PREFETCHT0 1280(SI)
+	PREFETCHT0 1344(SI)
+	PREFETCHT0 1408(SI)
+	UNPACK
+	TOKEN(DI, Z0)
+	TOKEN(R8, Z1)
+	ADDQ $288, SI
+	ADDQ $40, AX
+	DECQ CX
+	JNZ  gemm2loop
+
+	MOVQ    out+32(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
 // func gemmQ4_0x16x4VNNI(w, a *byte, stride, nb int, out *[8][16]float32)
 TEXT ·gemmQ4_0x16x4VNNI(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
