@@ -159,6 +159,17 @@ func packedActs(p *Pool, w Matrix, x []float32, n int) *[]byte {
 	}
 	buf := byteScratch(&actBufs, n*arb)
 	defer actBufs.Put(&buf)
+	if n == 1 && nb > 1 {
+		// Decode: the one row's blocks are independent, so the threads
+		// share them instead of one thread quantizing while the rest wait.
+		l := layouts[f.actType]
+		p.Run(nb, func(lo, hi int) {
+			a := buf[lo*l.BlockBytes : hi*l.BlockBytes]
+			QuantizeActivations(f.actType, x[lo*l.BlockSize:hi*l.BlockSize], a)
+			f.act(acts[lo*f.actBytes:hi*f.actBytes], a, hi-lo)
+		})
+		return &acts
+	}
 	p.Run(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a := buf[i*arb : (i+1)*arb]
