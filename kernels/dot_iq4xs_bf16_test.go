@@ -50,28 +50,9 @@ func TestIQ4XSDotExact(t *testing.T) {
 		for _, nb := range []int{1, 2, 3, 7, 9, 33} {
 			n := nb * QK_K
 			for trial := range 6 {
-				w := randomRow(r, IQ4_XS, n)
-				x := randomFloats(r, n)
-				what := "random"
+				w, x := dotInputs(r, IQ4_XS, n, trial%inputKinds)
+				what := inputKindNames[trial%inputKinds]
 				switch trial {
-				case 1:
-					what = "huge weight scales, tiny activations"
-					scaleRow(r, IQ4_XS, w, 4, 12)
-					for i := range x {
-						x[i] *= 1e-3
-					}
-				case 2:
-					what = "tiny weight scales, wide activations"
-					scaleRow(r, IQ4_XS, w, -12, -4)
-					for i := range x {
-						x[i] *= float32(math.Exp2(16*r.Float64() - 8))
-					}
-				case 3:
-					what = "one spike"
-					x[r.IntN(n)] = 1e4
-				case 4:
-					what = "all-zero activations"
-					clear(x)
 				case 5:
 					what = "extreme sub-block scales"
 					// Every sub-block scale at -32 or +31, quants at the

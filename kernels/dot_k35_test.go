@@ -60,22 +60,13 @@ func TestK35DotsBitExact(t *testing.T) {
 			for _, blocks := range []int{1, 2, 3, 7, 9, 33} {
 				n := blocks * QK_K
 				for trial := 0; trial < 8; trial++ {
-					w := randomRow(r, typ, n)
-					x := randomFloats(r, n)
+					kind := inputRandom
+					if trial >= 3 && trial <= 5 { // huge weights, tiny weights, a spike
+						kind = trial - 2
+					}
+					w, x := dotInputs(r, typ, n, kind)
 					var a []byte
 					switch trial {
-					case 3: // huge weight scales, tiny activations
-						scaleRow(r, typ, w, 4, 12)
-						for i := range x {
-							x[i] *= 1e-3
-						}
-					case 4: // tiny weight scales, wide-ranging activations
-						scaleRow(r, typ, w, -12, -4)
-						for i := range x {
-							x[i] *= float32(math.Exp2(16*r.Float64() - 8))
-						}
-					case 5: // one spike per row
-						x[r.IntN(n)] = 1e4
 					case 6: // saturated quants against -128 everywhere
 						for _, qr := range quantRanges[typ] {
 							for blk := 0; blk < blocks; blk++ {

@@ -50,29 +50,8 @@ func TestLegacyDotsExact(t *testing.T) {
 				n := nb * 32
 				for trial := range 6 * 4 { // six kinds of input, four rows each
 					trial %= 6
-					w := randomRow(r, typ, n)
-					x := randomFloats(r, n)
-					what := "normal"
-					switch trial {
-					case 1:
-						what = "huge weight scales, tiny activations"
-						scaleRow(r, typ, w, 4, 12)
-						for i := range x {
-							x[i] *= 1e-3
-						}
-					case 2:
-						what = "tiny weight scales, wide activations"
-						scaleRow(r, typ, w, -12, -4)
-						for i := range x {
-							x[i] *= float32(math.Exp2(16*r.Float64() - 8))
-						}
-					case 3:
-						what = "one spike"
-						x[r.IntN(n)] = 1e4
-					case 4:
-						what = "zero activations"
-						clear(x)
-					}
+					w, x := dotInputs(r, typ, n, trial%inputKinds)
+					what := inputKindNames[trial%inputKinds]
 					a := quantized(tr.VecDotType, x)
 					if trial == 5 {
 						what = "raw activation bytes"

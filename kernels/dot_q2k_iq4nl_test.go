@@ -20,22 +20,12 @@ var q2nlTypes = []Type{IQ4_NL, Q2_K}
 // (any int8 quant, -128 included, and bsums that need not match).
 func q2nlCase(r *rand.Rand, typ Type, n, trial int) (w, a []byte) {
 	tr, _ := TraitsOf(typ)
-	w = randomRow(r, typ, n)
-	x := randomFloats(r, n)
-	switch trial {
-	case 3:
-		scaleRow(r, typ, w, 4, 12)
-		for i := range x {
-			x[i] *= 1e-3
-		}
-	case 4:
-		scaleRow(r, typ, w, -12, -4)
-		for i := range x {
-			x[i] *= float32(math.Exp2(16*r.Float64() - 8))
-		}
-	case 5:
-		x[r.IntN(n)] = 1e4
-	case 6:
+	kind := inputRandom
+	if trial >= 3 && trial <= 5 { // huge weights, tiny weights, a spike
+		kind = trial - 2
+	}
+	w, x := dotInputs(r, typ, n, kind)
+	if trial == 6 {
 		return w, q2nlRawActivations(r, tr.VecDotType, n)
 	}
 	return w, quantized(tr.VecDotType, x)

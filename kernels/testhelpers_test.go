@@ -93,3 +93,41 @@ func quantized(t Type, x []float32) []byte {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }
+
+// The kinds of input every dot-product test tries: the same trouble for
+// every format.
+const (
+	inputRandom      = iota
+	inputHugeWeights // huge weight scales, tiny activations
+	inputTinyWeights // tiny weight scales, wide-ranging activations
+	inputSpike       // one activation far above the rest
+	inputZeros       // all-zero activations
+	inputKinds
+)
+
+var inputKindNames = [inputKinds]string{"random", "huge weight scales, tiny activations",
+	"tiny weight scales, wide activations", "one spike", "zero activations"}
+
+// dotInputs returns a random weight row of typ and an activation row of n
+// values of the given input kind.
+func dotInputs(r *rand.Rand, typ Type, n, kind int) ([]byte, []float32) {
+	w := randomRow(r, typ, n)
+	x := randomFloats(r, n)
+	switch kind {
+	case inputHugeWeights:
+		scaleRow(r, typ, w, 4, 12)
+		for i := range x {
+			x[i] *= 1e-3
+		}
+	case inputTinyWeights:
+		scaleRow(r, typ, w, -12, -4)
+		for i := range x {
+			x[i] *= float32(math.Exp2(16*r.Float64() - 8))
+		}
+	case inputSpike:
+		x[r.IntN(n)] = 1e4
+	case inputZeros:
+		clear(x)
+	}
+	return w, x
+}
