@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,10 @@ func (s *spinner) more(p *Pool) bool {
 	if s.n&255 != 0 {
 		return true
 	}
+	// Let the process's other goroutines (a server's handlers) have the
+	// thread if they are waiting: Go does not preempt a spinning goroutine
+	// for 10 ms.
+	runtime.Gosched()
 	now := time.Now()
 	if s.n == 256 {
 		s.start, s.at = now, now
