@@ -309,7 +309,7 @@ func waitParked(t *testing.T, p *Pool) {
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
 		parked := 0
 		for _, w := range p.workers {
-			if w.sleeping.Load() {
+			if w.parked.Load() {
 				parked++
 			}
 		}

@@ -35,9 +35,28 @@ type poolJob struct {
 	pending  atomic.Int32 // background parts not yet done
 }
 
+// poolWorker is a parked thread's wake-up channel. A waker always leaves a
+// token (when none is pending) and a woken thread re-checks what it waits
+// for, so no wake-up can be lost whatever the memory order of a flag would
+// be; a stale token only costs one extra check.
 type poolWorker struct {
-	sleeping atomic.Bool
-	wake     chan struct{} // capacity 1
+	parked atomic.Bool   // informational: the thread is blocked on wake
+	wake   chan struct{} // capacity 1
+}
+
+// signal leaves a wake-up token unless one is already waiting.
+func (w *poolWorker) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// park blocks until a token arrives.
+func (w *poolWorker) park() {
+	w.parked.Store(true)
+	<-w.wake
+	w.parked.Store(false)
 }
 
 // A worker polls for a new job, and Run's caller for the workers to
@@ -131,13 +150,7 @@ func (p *Pool) work(i int, w *poolWorker) {
 			if spin.more(p) {
 				continue
 			}
-			// Park: announce it, re-check, and take the wake-up token
-			// unless the announcement was withdrawn first.
-			w.sleeping.Store(true)
-			if p.job.Load().gen != seen && w.sleeping.CompareAndSwap(true, false) {
-				break
-			}
-			<-w.wake
+			w.park() // Run signals after publishing a job
 			spin = p.spinner()
 		}
 		j := p.job.Load()
@@ -147,8 +160,8 @@ func (p *Pool) work(i int, w *poolWorker) {
 		}
 		if i < j.parts {
 			j.fn(i*j.n/j.parts, (i+1)*j.n/j.parts)
-			if j.pending.Add(-1) == 0 && p.caller.sleeping.CompareAndSwap(true, false) {
-				p.caller.wake <- struct{}{}
+			if j.pending.Add(-1) == 0 {
+				p.caller.signal()
 			}
 		}
 	}
@@ -188,29 +201,27 @@ func (p *Pool) Run(n int, fn func(lo, hi int)) {
 	p.wakeAll()
 	fn(0, n/parts)
 	spin := p.spinner()
+	waited := false
 	for j.pending.Load() != 0 {
 		if spin.more(p) {
 			continue
 		}
-		if spin.limit == maxSpin && !spin.preempted {
+		if !waited && spin.limit == maxSpin && !spin.preempted {
 			// The parts are even, so a worker that has not caught up
 			// within a whole spin has lost its core to other work.
 			p.markShared()
 		}
-		p.caller.sleeping.Store(true)
-		if j.pending.Load() == 0 && p.caller.sleeping.CompareAndSwap(true, false) {
-			break
-		}
-		<-p.caller.wake
+		// The last worker signals after its part; a stale token from an
+		// earlier Run just brings the caller back here.
+		waited = true
+		p.caller.park()
 	}
 }
 
-// wakeAll hands a wake-up token to every parked worker.
+// wakeAll leaves every worker a wake-up token (parked or not).
 func (p *Pool) wakeAll() {
 	for _, w := range p.workers {
-		if w.sleeping.CompareAndSwap(true, false) {
-			w.wake <- struct{}{}
-		}
+		w.signal()
 	}
 }
 
