@@ -30,11 +30,12 @@ func attnExpAVX2(x, y *float32, n int)
 //go:noescape
 func attnDequantQ8_0AVX2(v *byte, stride, rows, nb int, out *float32)
 
-func init() {
-	registerAttn(attnImpl{level: LevelAVX2, name: "avx2", exps: attnExpFast,
-		dotsF16: attnDotsF16Fast, accF16: attnAccF16Fast, accF32: attnAccF32Fast, accF32Raw: attnAccF32RawFast,
-		dequantQ8_0: attnDequantQ8_0Fast})
-}
+// attnAVX2 is the AVX2 kernel set; higher levels start from it.
+var attnAVX2 = attnImpl{level: LevelAVX2, name: "avx2", exps: attnExpFast,
+	dotsF16: attnDotsF16Fast, accF16: attnAccF16Fast, accF32: attnAccF32Fast, accF32Raw: attnAccF32RawFast,
+	dequantQ8_0: attnDequantQ8_0Fast}
+
+func init() { registerAttn(attnAVX2) }
 
 // attnExpFast is expsGeneric with whole groups of four in assembly; lanes
 // outside the kernel's range (glibc's special cases: |x| >= 88, NaN) and

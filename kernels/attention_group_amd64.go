@@ -5,10 +5,11 @@ package kernels
 //go:noescape
 func attnAccF16x4AVX512(h *uint16, hd int, v *byte, stride, rows int, mv *float32)
 
+// The AVX-512 set is the AVX2 one plus the four-head accumulation.
 func init() {
-	registerAttn(attnImpl{level: LevelAVX512, name: "avx512", exps: attnExpFast,
-		dotsF16: attnDotsF16Fast, accF16: attnAccF16Fast, accF32: attnAccF32Fast, accF32Raw: attnAccF32RawFast,
-		dequantQ8_0: attnDequantQ8_0Fast, accF16x4: attnAccF16x4Fast})
+	im := attnAVX2
+	im.level, im.name, im.accF16x4 = LevelAVX512, "avx512", attnAccF16x4Fast
+	registerAttn(im)
 }
 
 // attnAccF16x4Fast checks the slices for the assembly: h holds four heads'

@@ -33,16 +33,16 @@ func init() {
 	if hasDotProd {
 		q8, q4, name = dotQ8_0SDOT, dotQ4_0SDOT, "neon+dotprod"
 	}
-	registerDot(Q8_0, LevelNEON, name, laneBlocks(34, 34, q8))
-	registerDot(Q4_0, LevelNEON, name, laneBlocks(18, 34, q4))
+	registerDot(Q8_0, LevelNEON, name, laneBlocks(34, 34, qkLegacy, q8))
+	registerDot(Q4_0, LevelNEON, name, laneBlocks(18, 34, qkLegacy, q4))
 	registerDot(F16, LevelNEON, "neon", dotF16NEON)
 }
 
-// laneBlocks wraps a 32-value block kernel with weight blocks of wb bytes
-// and activation blocks of ab bytes.
-func laneBlocks(wb, ab int, k func(x, y *byte, nb int, acc *x86Lanes)) func(n int, w, a []byte) float32 {
+// laneBlocks wraps a kernel that leaves the eight x86 lanes of bs-value
+// blocks (weight blocks of wb bytes, activation blocks of ab bytes) in acc.
+func laneBlocks(wb, ab, bs int, k func(x, y *byte, nb int, acc *x86Lanes)) func(n int, w, a []byte) float32 {
 	return func(n int, w, a []byte) float32 {
-		nb := n / qkLegacy
+		nb := n / bs
 		if nb == 0 {
 			return 0
 		}

@@ -18,10 +18,10 @@ var neonKernels = []struct {
 	fn    func(n int, w, a []byte) float32
 	needs bool
 }{
-	{"Q8_0/neon", Q8_0, laneBlocks(34, 34, dotQ8_0NEON), true},
-	{"Q8_0/sdot", Q8_0, laneBlocks(34, 34, dotQ8_0SDOT), hasDotProd},
-	{"Q4_0/neon", Q4_0, laneBlocks(18, 34, dotQ4_0NEON), true},
-	{"Q4_0/sdot", Q4_0, laneBlocks(18, 34, dotQ4_0SDOT), hasDotProd},
+	{"Q8_0/neon", Q8_0, laneBlocks(34, 34, qkLegacy, dotQ8_0NEON), true},
+	{"Q8_0/sdot", Q8_0, laneBlocks(34, 34, qkLegacy, dotQ8_0SDOT), hasDotProd},
+	{"Q4_0/neon", Q4_0, laneBlocks(18, 34, qkLegacy, dotQ4_0NEON), true},
+	{"Q4_0/sdot", Q4_0, laneBlocks(18, 34, qkLegacy, dotQ4_0SDOT), hasDotProd},
 	{"F16/neon", F16, dotF16NEON, true},
 }
 

@@ -31,24 +31,8 @@ func init() {
 	if hasDotProd {
 		q6, q4, name = dotQ6_KSDOT, dotQ4_KRepackedSDOT, "neon+dotprod"
 	}
-	registerDot(Q6_K, LevelNEON, name, superBlocks(q6KBytes, q6))
+	registerDot(Q6_K, LevelNEON, name, laneBlocks(q6KBytes, q8KBytes, QK_K, q6))
 	registerKRepacked(Q4_K, LevelNEON, q4KRepacked(q4), nil)
-}
-
-// superBlocks wraps a super-block lane kernel whose weight blocks take wb
-// bytes (activations are Q8_K) as a VecDot function.
-func superBlocks(wb int, k func(x, y *byte, nb int, acc *x86Lanes)) func(n int, w, a []byte) float32 {
-	return func(n int, w, a []byte) float32 {
-		nb := n / QK_K
-		if nb == 0 {
-			return 0
-		}
-		_ = w[nb*wb-1]
-		_ = a[nb*q8KBytes-1]
-		var acc x86Lanes
-		k(&w[0], &a[0], nb, &acc)
-		return acc.hsum()
-	}
 }
 
 // q4KRepacked wraps a repacked-order Q4_K kernel; the assembly knows the

@@ -106,8 +106,8 @@ func TestNEONQ6_KBitIdentical(t *testing.T) {
 		fn    func(n int, w, a []byte) float32
 		needs bool
 	}{
-		{"neon", superBlocks(q6KBytes, dotQ6_KNEON), true},
-		{"sdot", superBlocks(q6KBytes, dotQ6_KSDOT), hasDotProd},
+		{"neon", laneBlocks(q6KBytes, q8KBytes, QK_K, dotQ6_KNEON), true},
+		{"sdot", laneBlocks(q6KBytes, q8KBytes, QK_K, dotQ6_KSDOT), hasDotProd},
 	}
 	for _, k := range kernels {
 		if !k.needs {
@@ -240,10 +240,10 @@ func TestNEONKQuantDispatch(t *testing.T) {
 func BenchmarkNEONKQuants(b *testing.B) {
 	r := newRand(66)
 	const n = 16 * QK_K
-	q6 := superBlocks(q6KBytes, dotQ6_KNEON)
+	q6 := laneBlocks(q6KBytes, q8KBytes, QK_K, dotQ6_KNEON)
 	q4 := q4KRepacked(dotQ4_KRepackedNEON)
 	if hasDotProd {
-		q6 = superBlocks(q6KBytes, dotQ6_KSDOT)
+		q6 = laneBlocks(q6KBytes, q8KBytes, QK_K, dotQ6_KSDOT)
 		q4 = q4KRepacked(dotQ4_KRepackedSDOT)
 	}
 	w6, a := kquantTrial(r, Q6_K, n, 0)

@@ -34,7 +34,7 @@ func init() {
 	if hasDotProd {
 		q50, q41, q51, name = dotQ5_0SDOT, dotQ4_1SDOT, dotQ5_1SDOT, "neon+dotprod"
 	}
-	registerDot(Q5_0, LevelNEON, name, laneBlocks(22, 34, q50))
+	registerDot(Q5_0, LevelNEON, name, laneBlocks(22, 34, qkLegacy, q50))
 	registerDot(Q4_1, LevelNEON, name, minBlocks(20, q41))
 	registerDot(Q5_1, LevelNEON, name, minBlocks(24, q51))
 }

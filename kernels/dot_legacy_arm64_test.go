@@ -19,8 +19,8 @@ type neonLegacyKernel struct {
 }
 
 var neonLegacyKernels = []neonLegacyKernel{
-	{"Q5_0/neon", Q5_0, laneBlocks(22, 34, dotQ5_0NEON), true},
-	{"Q5_0/sdot", Q5_0, laneBlocks(22, 34, dotQ5_0SDOT), hasDotProd},
+	{"Q5_0/neon", Q5_0, laneBlocks(22, 34, qkLegacy, dotQ5_0NEON), true},
+	{"Q5_0/sdot", Q5_0, laneBlocks(22, 34, qkLegacy, dotQ5_0SDOT), hasDotProd},
 	{"Q4_1/neon", Q4_1, minBlocks(20, dotQ4_1NEON), true},
 	{"Q4_1/sdot", Q4_1, minBlocks(20, dotQ4_1SDOT), hasDotProd},
 	{"Q5_1/neon", Q5_1, minBlocks(24, dotQ5_1NEON), true},

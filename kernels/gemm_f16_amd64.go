@@ -37,15 +37,19 @@ func gemmF16Fast(n int, w []byte, a []float32, stride int, out *[gemmRows]float3
 		return
 	}
 	for k := range gemmRows {
-		s := float64(out[k])
-		if head == 0 {
-			s = 0
-		}
-		for i := head; i < n; i++ {
-			s += float64(FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])) * a[k*stride+i])
-		}
-		out[k] = float32(s)
+		out[k] = addF16Tail(out[k], w, a[k*stride:], head, n)
 	}
+}
+
+// addF16Tail adds the products of elements [head, n) of the F16 row w and
+// the float32 row a to the vector head's sum s in float64, as
+// ggml_vec_dot_f16 adds its leftovers (s is 0 when head is).
+func addF16Tail(s float32, w []byte, a []float32, head, n int) float32 {
+	sum := float64(s)
+	for i := head; i < n; i++ {
+		sum += float64(FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])) * a[i])
+	}
+	return float32(sum)
 }
 
 // gemvF16Fast sets out[r] to the dot of the F16 weight row r (rows
@@ -68,12 +72,7 @@ func gemvF16Fast(n int, w []byte, rowBytes int, a []float32, out []float32) {
 		return
 	}
 	for r := range out {
-		s := float64(out[r])
-		row := w[r*rowBytes:]
-		for i := head; i < n; i++ {
-			s += float64(FP16ToFP32(binary.LittleEndian.Uint16(row[2*i:])) * a[i])
-		}
-		out[r] = float32(s)
+		out[r] = addF16Tail(out[r], w[r*rowBytes:], a, head, n)
 	}
 }
 

@@ -159,22 +159,21 @@ func packedActs(p *Pool, w Matrix, x []float32, n int) *[]byte {
 	}
 	buf := byteScratch(&actBufs, n*arb)
 	defer actBufs.Put(&buf)
-	if n == 1 && nb > 1 {
+	l := layouts[f.actType]
+	quant := func(i, b0, b1 int) { // blocks [b0, b1) of row i
+		a := buf[i*arb+b0*l.BlockBytes : i*arb+b1*l.BlockBytes]
+		QuantizeActivations(f.actType, x[i*cols+b0*l.BlockSize:i*cols+b1*l.BlockSize], a)
+		f.act(acts[i*srb+b0*f.actBytes:i*srb+b1*f.actBytes], a, b1-b0)
+	}
+	if n == 1 {
 		// Decode: the one row's blocks are independent, so the threads
 		// share them instead of one thread quantizing while the rest wait.
-		l := layouts[f.actType]
-		p.Run(nb, func(lo, hi int) {
-			a := buf[lo*l.BlockBytes : hi*l.BlockBytes]
-			QuantizeActivations(f.actType, x[lo*l.BlockSize:hi*l.BlockSize], a)
-			f.act(acts[lo*f.actBytes:hi*f.actBytes], a, hi-lo)
-		})
+		p.Run(nb, func(lo, hi int) { quant(0, lo, hi) })
 		return &acts
 	}
 	p.Run(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			a := buf[i*arb : (i+1)*arb]
-			QuantizeActivations(f.actType, x[i*cols:(i+1)*cols], a)
-			f.act(acts[i*srb:(i+1)*srb], a, nb)
+			quant(i, 0, nb)
 		}
 	})
 	return &acts
